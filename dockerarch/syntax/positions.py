@@ -1,0 +1,151 @@
+"""Offsets, positions and the maps between them.
+
+Convention: everything inside dockerarch works on 0-based character offsets
+into the decoded text (a ``str``). User-facing output uses 1-based lines and
+1-based columns counted in Unicode code points, like ruff; the LSP adapter
+converts to the negotiated encoding (UTF-16 by default) itself.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A point in a file: 1-based line, 1-based column (code points), 0-based offset."""
+
+    line: int
+    column: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open range of offsets ``[start, end)`` into a file's text."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"span start {self.start} after end {self.end}")
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def contains(self, offset: int) -> bool:
+        return self.start <= offset < self.end
+
+
+class LineIndex:
+    """Maps offsets to line/column positions. Built once per text."""
+
+    __slots__ = ("_starts", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self._starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def position(self, offset: int) -> Position:
+        offset = max(0, min(offset, len(self._text)))
+        line = bisect_right(self._starts, offset) - 1
+        return Position(line + 1, offset - self._starts[line] + 1, offset)
+
+    def line_start(self, line: int) -> int:
+        """Offset of the first character of 1-based ``line``."""
+        return self._starts[line - 1]
+
+    def line_text(self, line: int) -> str:
+        """The text of 1-based ``line`` without its line terminator."""
+        start = self._starts[line - 1]
+        end = self._starts[line] if line < len(self._starts) else len(self._text)
+        return self._text[start:end].rstrip("\r\n")
+
+    def offset(self, line: int, column: int) -> int:
+        """Inverse of :meth:`position` (1-based line and column)."""
+        return self._starts[line - 1] + column - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """``length`` characters of logical text at ``logical`` come from ``source``."""
+
+    logical: int
+    source: int
+    length: int
+
+
+class SourceMap:
+    """Maps offsets in a derived ("logical") string back to the source text.
+
+    A Dockerfile instruction spread over continuation lines is joined into one
+    logical line; a RUN heredoc body is a slice of the file. Either way the
+    derived string is a concatenation of source slices, and this map takes an
+    offset in the derived string to the offset of the same character in the
+    file, so every diagnostic can point at exact source bytes.
+    """
+
+    __slots__ = ("_keys", "_segments")
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self._segments = segments
+        self._keys = [s.logical for s in segments]
+
+    @classmethod
+    def identity(cls, source_start: int, length: int) -> SourceMap:
+        return cls([Segment(0, source_start, length)])
+
+    @property
+    def segments(self) -> list[Segment]:
+        return self._segments
+
+    def to_source(self, logical: int) -> int:
+        """Source offset of logical offset ``logical``.
+
+        An offset at the very end of a segment (an exclusive end) maps to the
+        end of that segment's source slice, so spans never swallow the
+        continuation characters between two segments.
+        """
+        if not self._segments:
+            return 0
+        i = bisect_right(self._keys, logical) - 1
+        if i < 0:
+            i = 0
+        seg = self._segments[i]
+        if i > 0 and logical == seg.logical:
+            prev = self._segments[i - 1]
+            if prev.logical + prev.length == logical:
+                # Prefer the start of the next segment for starts; callers that
+                # need an exclusive end use span_to_source.
+                return seg.source
+        return seg.source + min(logical - seg.logical, seg.length)
+
+    def span_to_source(self, start: int, end: int) -> Span:
+        """Source span of the logical range ``[start, end)``."""
+        s = self.to_source(start)
+        if end <= start:
+            return Span(s, s)
+        e = self.to_source(end - 1) + 1
+        return Span(s, max(s, e))
+
+    def slice(self, start: int, end: int) -> SourceMap:
+        """The map of the logical substring ``[start, end)``, re-based at 0."""
+        out: list[Segment] = []
+        for seg in self._segments:
+            a = max(start, seg.logical)
+            b = min(end, seg.logical + seg.length)
+            if a < b:
+                out.append(Segment(a - start, seg.source + (a - seg.logical), b - a))
+        return SourceMap(out)
