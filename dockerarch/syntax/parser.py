@@ -1,0 +1,507 @@
+"""A lossless, error-tolerant Dockerfile parser that follows BuildKit.
+
+The line handling mirrors BuildKit's ``frontend/dockerfile/parser``: lines end
+at ``\\n`` only; parser directives are read until the first line that is not
+one; an instruction continues while a line ends in the escape character
+(optionally followed by spaces or tabs); comment lines and blank lines inside
+a continuation are skipped; heredocs (RUN, COPY, ADD, and those inside
+ONBUILD) consume the lines after the instruction up to their terminator.
+Where BuildKit would stop with an error, we record it on the node and go on,
+so every input yields a tree and ``to_source()`` always gives the input back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from dockerarch.syntax.nodes import (
+    Blank,
+    Comment,
+    Directive,
+    Dockerfile,
+    Flag,
+    Heredoc,
+    Instruction,
+    Item,
+    Word,
+    go_isspace,
+    unquote,
+)
+from dockerarch.syntax.positions import LineIndex, Segment, SourceMap, Span
+
+KNOWN_INSTRUCTIONS = frozenset(
+    {
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "FROM",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    }
+)
+_HEREDOC_INSTRUCTIONS = frozenset({"ADD", "COPY", "RUN"})
+_JSON_INSTRUCTIONS = frozenset({"ADD", "CMD", "COPY", "ENTRYPOINT", "RUN", "SHELL", "VOLUME"})
+_DIRECTIVE = re.compile(r"#[ \t\v\f\r]*([a-zA-Z][a-zA-Z0-9]*)[ \t\v\f\r]*=[ \t\v\f\r]*(.+?)\s*\Z")
+_VALID_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+_HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)\Z")
+_CMD_SEP = re.compile(r"[\t\v\f\r ]+")
+
+
+def _lstrip_len(s: str, start: int = 0) -> int:
+    i = start
+    n = len(s)
+    while i < n and go_isspace(s[i]):
+        i += 1
+    return i
+
+
+def _rstrip_end(s: str, end: int, start: int = 0) -> int:
+    while end > start and go_isspace(s[end - 1]):
+        end -= 1
+    return end
+
+
+class _Lines:
+    """Physical lines: (start, content_end, end) with content_end before \\r\\n."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        out: list[tuple[int, int, int]] = []
+        pos, n = 0, len(text)
+        while pos < n:
+            nl = text.find("\n", pos)
+            end = n if nl == -1 else nl + 1
+            content_end = end
+            while content_end > pos and text[content_end - 1] in "\r\n":
+                content_end -= 1
+            out.append((pos, content_end, end))
+            pos = end
+        self.lines = out
+
+
+class _Logical:
+    """A logical line being assembled from source slices."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.segments: list[Segment] = []
+        self.length = 0
+
+    def add(self, text: str, start: int, end: int) -> None:
+        if end > start:
+            self.parts.append(text[start:end])
+            self.segments.append(Segment(self.length, start, end - start))
+            self.length += end - start
+
+    def build(self) -> tuple[str, SourceMap]:
+        return "".join(self.parts), SourceMap(self.segments)
+
+
+def parse(text: str) -> Dockerfile:
+    """Parse ``text``; never raises, and ``parse(t).to_source() == t``."""
+    return _Parser(text).run()
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.bom = source.startswith("\ufeff")
+        self.text = source[1:] if self.bom else source
+        self.lines = _Lines(self.text).lines
+        self.escape = "\\"
+        self.directives_done = False
+        self.seen_directives: set[str] = set()
+        self.errors: list[tuple[str, Span]] = []
+
+    # -- continuation handling -------------------------------------------------
+
+    def _continuation(self, start: int, end: int) -> int | None:
+        """Logical end of the line if it ends with a continuation, else None.
+
+        BuildKit: ``([^E])E[ \\t]*$|^E[ \\t]*$`` where E is the escape char.
+        """
+        t = self.text
+        j = end
+        while j > start and t[j - 1] in " \t":
+            j -= 1
+        if j > start and t[j - 1] == self.escape:
+            if j - 1 == start or t[j - 2] != self.escape:
+                return j - 1
+        return None
+
+    def _directive(self, start: int, content_end: int) -> Directive | None:
+        if self.directives_done:
+            return None
+        lead = _lstrip_len(self.text, start)
+        m = _DIRECTIVE.match(self.text, lead, content_end)
+        if not m or m.group(1).lower() not in _VALID_DIRECTIVES:
+            self.directives_done = True
+            return None
+        name = m.group(1).lower()
+        value = m.group(2)
+        if name in self.seen_directives:
+            self.errors.append(
+                (f"only one {name} parser directive can be used", Span(start, content_end))
+            )
+        self.seen_directives.add(name)
+        if name == "escape":
+            if value in ("\\", "`"):
+                self.escape = value
+            else:
+                self.errors.append(
+                    (
+                        f"invalid escape token '{value}' does not match ` or \\",
+                        Span(start, content_end),
+                    )
+                )
+        return Directive(Span(start, content_end), name, value, Span(m.start(2), m.end(2)))
+
+    # -- main loop ---------------------------------------------------------------
+
+    def run(self) -> Dockerfile:
+        t = self.text
+        lines = self.lines
+        items: list[Item] = []
+        i, n = 0, len(lines)
+        while i < n:
+            start, cend, end = lines[i]
+            d = self._directive(start, cend)
+            if d is not None:
+                items.append(Directive(Span(start, end), d.name, d.value, d.value_span))
+                i += 1
+                continue
+            lead = _lstrip_len(t, start)
+            if lead >= cend:
+                items.append(Blank(Span(start, end)))
+                i += 1
+                continue
+            if t[lead] == "#":
+                items.append(Comment(Span(start, end), t[lead:cend]))
+                i += 1
+                continue
+            ins, i = self._instruction(i)
+            items.append(ins)
+        if not any(isinstance(x, Instruction) for x in items):
+            self.errors.append(("file with no instructions", Span(0, len(t))))
+        return Dockerfile(
+            text=t,
+            items=tuple(items),
+            escape=self.escape,
+            bom=self.bom,
+            lines=LineIndex(t),
+            errors=tuple(self.errors),
+        )
+
+    def _instruction(self, i: int) -> tuple[Instruction, int]:
+        t = self.text
+        lines = self.lines
+        first = i
+        start, cend, _ = lines[i]
+        lead = _lstrip_len(t, start)
+        logical = _Logical()
+        comments: list[Span] = []
+        cont = self._continuation(lead, cend)
+        logical.add(t, lead, cend if cont is None else cont)
+        i += 1
+        while cont is not None and i < len(lines):
+            s, ce, e = lines[i]
+            i += 1
+            ls = _lstrip_len(t, s)
+            if ls < ce and t[ls] == "#":
+                comments.append(Span(s, e))
+                continue
+            if ls >= ce:
+                continue
+            cont = self._continuation(s, ce)
+            logical.add(t, s, ce if cont is None else cont)
+        line, smap = logical.build()
+        ins = _build(line, smap, self.escape, first + 1)
+        heredocs: list[Heredoc] = []
+        errors = list(ins.errors)
+        target = ins.inner if ins.inner is not None else ins
+        if target.name in _HEREDOC_INSTRUCTIONS and target.json is None and "<<" in line:
+            for name, chomp, expand, fd, marker in _heredoc_words(line):
+                body_start = lines[i][0] if i < len(lines) else len(t)
+                terminated = None
+                while i < len(lines):
+                    s, ce, e = lines[i]
+                    i += 1
+                    cand = t[s:ce]
+                    if chomp:
+                        cand = cand.lstrip("\t")
+                    if cand == name:
+                        terminated = Span(s, e)
+                        break
+                body_end = terminated.start if terminated else (lines[i - 1][2] if i else 0)
+                body_end = max(body_end, body_start)
+                heredocs.append(
+                    Heredoc(
+                        name=name,
+                        chomp=chomp,
+                        expand=expand,
+                        fd=fd,
+                        marker=smap.span_to_source(*marker),
+                        body=t[body_start:body_end],
+                        body_span=Span(body_start, body_end),
+                        terminator=terminated,
+                    )
+                )
+                if terminated is None:
+                    errors.append("unterminated heredoc")
+                    break
+        end = lines[i - 1][2]
+        full = Span(lines[first][0], end)
+        hd = tuple(heredocs)
+        if ins.inner is not None and hd:
+            inner = _replace(ins.inner, heredocs=hd, span=full, end_line=i)
+            return _replace(ins, inner=inner, span=full, end_line=i, errors=tuple(errors)), i
+        return (
+            _replace(
+                ins,
+                span=full,
+                end_line=i,
+                heredocs=hd,
+                errors=tuple(errors),
+                comments=tuple(comments),
+            ),
+            i,
+        )
+
+
+def _replace(ins: Instruction, **changes: object) -> Instruction:
+    from dataclasses import replace
+
+    return replace(ins, **changes)  # type: ignore[arg-type]
+
+
+def _build(line: str, smap: SourceMap, escape: str, lineno: int) -> Instruction:
+    """BuildKit's newNodeFromLine over one logical line."""
+    s = _lstrip_len(line)
+    e = _rstrip_end(line, len(line), s)
+    m = _CMD_SEP.search(line, s, e)
+    kw_end = m.start() if m else e
+    keyword = line[s:kw_end]
+    kw_span = smap.span_to_source(s, kw_end)
+    rest_start = m.end() if m else e
+    flags, args_start = _extract_flags(line, rest_start, e, smap)
+    args_start = _lstrip_len(line, args_start)
+    args_end = _rstrip_end(line, e, args_start)
+    args = line[args_start:args_end]
+    args_map = smap.slice(args_start, args_end)
+    name = keyword.upper()
+    errors: list[str] = []
+    json_words: tuple[Word, ...] | None = None
+    inner: Instruction | None = None
+    if name in _JSON_INSTRUCTIONS:
+        json_words, err = _parse_json(args, args_map)
+        if err:
+            errors.append(err)
+    elif name == "HEALTHCHECK":
+        # BuildKit reads the first word as the type and the rest as a command.
+        sep = next((k for k, ch in enumerate(args) if go_isspace(ch)), len(args))
+        rest = _lstrip_len(args, sep)
+        if sep:
+            json_words, err = _parse_json(args[rest:], args_map.slice(rest, len(args)))
+            if err:
+                errors.append(err)
+    if name == "ONBUILD" and args:
+        inner = _build(args, args_map, escape, lineno)
+        errors.extend(inner.errors)
+    if name in ("ENV", "LABEL"):
+        errors.extend(_name_val_errors(name, args, args_map, escape))
+    return Instruction(
+        span=Span(0, 0),
+        keyword=keyword,
+        keyword_span=kw_span,
+        flags=flags,
+        args=args,
+        args_map=args_map,
+        json=json_words,
+        heredocs=(),
+        start_line=lineno,
+        end_line=lineno,
+        inner=inner,
+        errors=tuple(errors),
+    )
+
+
+def _name_val_errors(name: str, args: str, smap: SourceMap, escape: str) -> list[str]:
+    """BuildKit's parseNameVal errors for ENV and LABEL."""
+    from dockerarch.syntax.nodes import split_quoted
+
+    words = split_quoted(args, smap, escape)
+    if not words:
+        return []
+    if "=" not in words[0].text:
+        if len(_CMD_SEP.split(args, maxsplit=1)) < 2:
+            return [f"{name} must have two arguments"]
+        return []
+    return [
+        f"Syntax error - can't find = in {w.text!r}. Must be of the form: name=value"
+        for w in words
+        if "=" not in w.text
+    ]
+
+
+def _extract_flags(line: str, pos: int, end: int, smap: SourceMap) -> tuple[tuple[Flag, ...], int]:
+    """BuildKit's extractBuilderFlags: leading ``--name[=value]`` words."""
+    flags: list[Flag] = []
+    while True:
+        while pos < end and go_isspace(line[pos]):
+            pos += 1
+        if pos >= end or not line.startswith("--", pos):
+            return tuple(flags), pos
+        start = pos
+        buf: list[str] = []
+        blank_ok = False
+        quote = ""
+        value_at: int | None = None
+        while pos < end:
+            ch = line[pos]
+            if quote:
+                if ch == quote:
+                    quote = ""
+                    pos += 1
+                    continue
+                if ch == "\\":
+                    if pos + 1 == end:
+                        pos += 1
+                        quote = ""
+                        continue
+                    pos += 1
+                    ch = line[pos]
+                buf.append(ch)
+                pos += 1
+                continue
+            if go_isspace(ch):
+                break
+            if ch in "'\"":
+                quote = ch
+                blank_ok = True
+                pos += 1
+                continue
+            if ch == "\\":
+                if pos + 1 == end:
+                    pos += 1
+                    continue
+                pos += 1
+                ch = line[pos]
+            if ch == "=" and value_at is None:
+                value_at = pos + 1
+            buf.append(ch)
+            pos += 1
+        word = "".join(buf)
+        if word == "--":
+            return tuple(flags), pos
+        if not (blank_ok or word):
+            continue
+        body = word[2:]
+        fname, eq, fval = body.partition("=")
+        span = smap.span_to_source(start, pos)
+        vspan = smap.span_to_source(value_at, pos) if value_at is not None else None
+        flags.append(Flag(fname, fval if eq else None, word, span, vspan))
+
+
+class _RejectConstant(ValueError):
+    pass
+
+
+def _no_constants(name: str) -> object:
+    raise _RejectConstant(name)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+
+
+def _parse_json(args: str, smap: SourceMap) -> tuple[tuple[Word, ...] | None, str | None]:
+    """Exec form: the first JSON value of the arguments, if it is an array.
+
+    Like BuildKit's decoder, trailing text after the array is ignored; an
+    array with a non-string element is an error, anything else falls back to
+    shell form.
+    """
+    i = _lstrip_len(args)
+    if not args.startswith("[", i):
+        return None, None
+    try:
+        value, _ = _DECODER.raw_decode(args, i)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(value, list):
+        return None, None
+    if not all(isinstance(v, str) for v in value):
+        return None, "when using JSON array syntax, arrays must be comprised of strings only"
+    return tuple(_locate_json_strings(args, i, value, smap)), None
+
+
+def _locate_json_strings(args: str, i: int, values: list[str], smap: SourceMap) -> list[Word]:
+    """Spans of each string literal of a JSON array starting at ``i``."""
+    out: list[Word] = []
+    pos = i + 1
+    for v in values:
+        q = args.find('"', pos)
+        j = q + 1
+        while j < len(args) and args[j] != '"':
+            j += 2 if args[j] == "\\" else 1
+        out.append(Word(args[q : j + 1], v, smap.span_to_source(q, j + 1)))
+        pos = j + 1
+    return out
+
+
+def _heredoc_words(line: str) -> list[tuple[str, bool, bool, int, tuple[int, int]]]:
+    """Heredoc markers on the line, like BuildKit's heredocsFromLine."""
+    out: list[tuple[str, bool, bool, int, tuple[int, int]]] = []
+    for raw, a, b in _raw_words(line):
+        m = _HEREDOC_WORD.match(raw)
+        if not m or not m.group(3):
+            continue
+        rest = m.group(3)
+        words = _raw_words(rest)
+        if len(words) != 1:
+            continue
+        name = unquote(words[0][0])
+        raw_quotes = words[0][0].count("'") + words[0][0].count('"')
+        expand = raw_quotes == name.count("'") + name.count('"')
+        out.append((name, m.group(2) == "-", expand, int(m.group(1) or 0), (a, b)))
+    return out
+
+
+def _raw_words(line: str) -> list[tuple[str, int, int]]:
+    """Shell words with quotes and escapes kept (BuildKit's RawQuotes lexing)."""
+    out: list[tuple[str, int, int]] = []
+    i, n = 0, len(line)
+    while i < n:
+        while i < n and go_isspace(line[i]):
+            i += 1
+        if i >= n:
+            break
+        start = i
+        quote = ""
+        while i < n:
+            ch = line[i]
+            if quote:
+                if ch == quote:
+                    quote = ""
+                elif ch == "\\" and quote == '"' and i + 1 < n:
+                    i += 1
+            elif go_isspace(ch):
+                break
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "\\" and i + 1 < n:
+                i += 1
+            i += 1
+        out.append((line[start:i], start, i))
+    return out

@@ -1,0 +1,118 @@
+"""BuildKit's own parser (PyPI ``dockerfile``) as a test oracle.
+
+The wheel exists for x86_64 only, so tests that use it skip elsewhere. Our
+tree is reduced to what the oracle reports for each instruction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from dockerarch.syntax import KNOWN_INSTRUCTIONS, Dockerfile, Instruction, parse
+from dockerarch.syntax.nodes import split_quoted
+
+try:
+    import dockerfile as buildkit
+except ImportError:  # pragma: no cover - depends on the platform
+    buildkit = None
+
+needs_oracle = pytest.mark.skipif(
+    buildkit is None, reason="BuildKit's parser (PyPI 'dockerfile') ships an x86_64 wheel only"
+)
+
+_WS = re.compile(r"[\t\v\f\r ]+")
+
+
+def oracle(text: str) -> list[tuple[Any, ...]] | str:
+    """BuildKit's view: one tuple per instruction, or the error message."""
+    assert buildkit is not None
+    try:
+        cmds = buildkit.parse_string(text)
+    except buildkit.GoParseError as e:
+        return f"error: {e}"
+    return [
+        (
+            c.cmd.lower(),
+            (c.sub_cmd or "").lower() or None,
+            c.json,
+            c.start_line,
+            c.end_line,
+            tuple(c.flags),
+            tuple(c.value),
+            tuple((h.name, h.content) for h in c.heredocs),
+        )
+        for c in cmds
+    ]
+
+
+def _value(ins: Instruction, escape: str) -> tuple[str, ...]:
+    name = ins.name
+    args = ins.args
+    if name == "ONBUILD":
+        if ins.inner and ins.inner.name == "ONBUILD":
+            return ("",)  # BuildKit's quirk for a nested trigger
+        return _value(ins.inner, escape) if ins.inner else ()
+    if name not in KNOWN_INSTRUCTIONS:
+        return ("",)
+    if name == "HEALTHCHECK" and args:
+        parts = _WS.split(args, maxsplit=1)
+        if ins.json is not None:
+            return (parts[0], *(w.value for w in ins.json))
+        return tuple(parts)
+    if ins.json is not None:
+        return tuple(w.value for w in ins.json)
+    if not args:
+        return ()
+    if name in ("FROM", "EXPOSE", "COPY", "ADD", "VOLUME"):
+        return tuple(w for w in _WS.split(args) if w)
+    if name in ("ENV", "LABEL"):
+        words = split_quoted(args, ins.args_map, escape)
+        if "=" not in words[0].text:
+            return tuple(_WS.split(args, maxsplit=1))
+        out: list[str] = []
+        for w in words:
+            k, _, v = w.text.partition("=")
+            out += [k, v]
+        return tuple(out)
+    if name == "ARG":
+        return tuple(w.text for w in split_quoted(args, ins.args_map, escape))
+    if name in ("RUN", "CMD", "ENTRYPOINT", "SHELL", "MAINTAINER", "STOPSIGNAL", "USER", "WORKDIR"):
+        return (args,)
+    return ("",)
+
+
+def ours(tree: Dockerfile) -> list[tuple[Any, ...]] | str:
+    errors = [m for m, _ in tree.errors] + [e for i in tree.instructions for e in i.errors]
+    if errors:
+        return f"error: {errors[0]}"
+    out = []
+    for ins in tree.instructions:
+        target = ins.inner or ins
+        json_ = target.json is not None
+        out.append(
+            (
+                ins.keyword.lower(),
+                ins.inner.keyword.lower() if ins.inner else None,
+                json_,
+                ins.start_line,
+                ins.end_line,
+                # The binding reports the outer instruction's flags only.
+                tuple(f.text for f in ins.flags),
+                _value(ins, tree.escape),
+                # The oracle's binding drops heredocs of ONBUILD triggers.
+                () if ins.inner else tuple((h.name, h.body) for h in target.heredocs),
+            )
+        )
+    return out
+
+
+def compare(text: str) -> None:
+    want = oracle(text)
+    got = ours(parse(text))
+    if isinstance(want, str) or isinstance(got, str):
+        assert isinstance(want, str) == isinstance(got, str), (text, want, got)
+    else:
+        assert got == want, text

@@ -1,0 +1,204 @@
+"""The syntax tree: lossless round trip, exact spans, and agreement with BuildKit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from dockerarch.syntax import Instruction, parse
+from tests.oracle import compare, needs_oracle
+from tests.strategies import dockerfiles, texts
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+CASES = [
+    "FROM --platform=$BUILDPLATFORM alpine AS x\nRUN <<EOF\necho hi\nEOF\n"
+    'COPY ["a","b"] /c\nRUN echo a \\\n  # c\n  b\n',
+    'FROM a\nENV a=b c="d e"\n',
+    "ONBUILD RUN echo hi\n",
+    'RUN ["a", "b"]\n',
+    'RUN [ "a", \n',
+    "FROM --platform linux/amd64 alpine\n",
+    "COPY --from=a --chmod=755 x y\n",
+    'RUN --mount=type=cache,target="/a b" echo\n',
+    'RUN <<EOF cat <<-"X"\nhi\nEOF\n\tbody\n\tX\n',
+    "from a\nrun \\\n\n  # c\n  echo \\\n",
+    'ARG A=1 B\nHEALTHCHECK --interval=5s CMD curl x\nHEALTHCHECK NONE\nLABEL a=b "c d"=e\n'
+    'MAINTAINER me <a@b>\nEXPOSE 80/tcp 443\nSHELL ["/bin/bash", "-c"]\nVOLUME /a /b\nCMD echo\n',
+    "FROM a\nUSER\nRUN\nWORKDIR  \nENV\nARG\nCOPY\nHEALTHCHECK\nONBUILD\n",
+    "FROM a\nENV a\n",
+    'FROM a\nHEALTHCHECK --x=1 CMD ["a"]\n',
+    "FROM a\nCMD [1]\n",
+    "FROM a\nONBUILD ONBUILD RUN x\n",
+    "FROM a\nONBUILD --x=1 RUN x\n",
+    "FROM a\nENV a b  c\n",
+    "# escape=`\nFROM a\nRUN echo `\n  b\n",
+    "# escape=`\n# escape=\\\nFROM a\n",
+    "\ufeffFROM a\r\nRUN a \\\r\n b\r\n",
+    "RUN <<EOF\nunterminated\n",
+    "RUN 3<<EOF cat\nx\nEOF",
+    "",
+    "\n\n# only comment\n",
+    "FROM a\nRUN \\\\\nRUN b\n",
+    "\\\nFROM a\n",
+    "RUN x \\  \n\t \n  y",
+    "ONBUILD RUN <<EOF\nx\nEOF\n",
+    'RUN ["a"] <<EOF\nx\nEOF\n',
+    "FROM a AS b\n# syntax=x\n",
+    "  # escape=`\nRUN a`\nb\n",
+    "COPY <<a <<b /x\n1\na\n2\nb\n",
+    "RUN cat <<'E F'\nx\nE F\n",
+    "RUN echo <<$EOF\nx\n$EOF\n",
+    "ENV a=b c\n",
+    'LABEL "a b"\n',
+    'RUN echo "<<EOF"\n',
+    'RUN <<"EOF"\nx\nEOF\n',
+    'RUN <<E"O"F\nx\nEOF\n',
+    'COPY --chown="a b" x y\n',
+    "COPY -- x\n",
+    "RUN --a= x\n",
+    "# syntax = a\n#escape=`\n\nFROM a\n",
+    "FROM a\nRUN a\\\\\nRUN b\n",
+    "RUN <<-EOF\n\t\tx\n\t\tEOF\n",
+    "RUN a\r\r\nRUN b\r",
+    "RUN a \\\r\n\r\n  b\n",
+]
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_round_trip_cases(text: str) -> None:
+    assert parse(text).to_source() == text
+
+
+@needs_oracle
+@pytest.mark.parametrize("text", CASES)
+def test_agrees_with_buildkit_on_cases(text: str) -> None:
+    compare(text)
+
+
+@needs_oracle
+def test_agrees_with_buildkit_on_fixtures() -> None:
+    files = [p for p in FIXTURES.rglob("*") if p.is_file() and "ockerfile" in p.name]
+    assert files, "fixtures missing"
+    for path in files:
+        compare(path.read_text(encoding="utf-8"))
+
+
+@given(texts)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_round_trip_any_text(text: str) -> None:
+    assert parse(text).to_source() == text
+
+
+@given(dockerfiles())
+@settings(max_examples=300)
+def test_round_trip_dockerfiles(text: str) -> None:
+    assert parse(text).to_source() == text
+
+
+@needs_oracle
+@given(dockerfiles())
+@settings(max_examples=400, deadline=None)
+def test_agrees_with_buildkit_on_generated(text: str) -> None:
+    compare(text)
+
+
+@given(dockerfiles())
+@settings(max_examples=200)
+def test_items_partition_the_text(text: str) -> None:
+    tree = parse(text)
+    body = text[1:] if text.startswith("\ufeff") else text
+    pos = 0
+    for item in tree.items:
+        assert item.span.start == pos
+        pos = item.span.end
+    assert pos == len(body)
+
+
+@given(dockerfiles())
+@settings(max_examples=200)
+def test_spans_point_at_their_text(text: str) -> None:
+    tree = parse(text)
+    for ins in tree.walk():
+        kw = tree.text[ins.keyword_span.start : ins.keyword_span.end]
+        assert kw[:1] == ins.keyword[:1] and kw[-1:] == ins.keyword[-1:]
+        for flag in ins.flags:
+            assert tree.text[flag.span.start : flag.span.end].startswith("--")
+        for word in ins.words():
+            src = tree.text[word.span.start : word.span.end]
+            # A word may straddle a continuation; its ends are exact either way.
+            assert src[:1] == word.text[:1] and src[-1:] == word.text[-1:]
+
+
+def _first(text: str) -> Instruction:
+    return parse(text).instructions[0]
+
+
+def test_positions_are_one_based() -> None:
+    tree = parse("FROM a\n  RUN  echo é \\\n    amd64\n")
+    run = tree.instructions[1]
+    pos = tree.lines.position(run.keyword_span.start)
+    assert (pos.line, pos.column) == (2, 3)
+    word = run.words()[-1]
+    assert word.text == "amd64"
+    assert tree.lines.position(word.span.start).line == 3
+    assert tree.lines.position(word.span.start).column == 5
+
+
+def test_continuation_comment_and_blank_lines_are_kept() -> None:
+    text = "RUN a \\\n  # note\n\n  b\n"
+    ins = _first(text)
+    assert ins.args == "a   b"
+    assert (ins.start_line, ins.end_line) == (1, 4)
+    assert len(ins.comments) == 1
+
+
+def test_backtick_escape() -> None:
+    ins = parse("# escape=`\nRUN a `\n  b\n").instructions[0]
+    assert ins.args == "a   b"
+
+
+def test_heredoc_fields() -> None:
+    ins = _first("RUN <<-'EOT' bash\n\techo $A\n\tEOT\nFROM x\n")
+    (doc,) = ins.heredocs
+    assert (doc.name, doc.chomp, doc.expand, doc.body) == ("EOT", True, False, "\techo $A\n")
+    assert ins.end_line == 3
+
+
+def test_unterminated_heredoc_is_an_error_node_not_an_exception() -> None:
+    ins = _first("RUN <<EOF\necho\n")
+    assert "unterminated heredoc" in ins.errors
+
+
+def test_flags_and_json() -> None:
+    ins = _first('COPY --from=build --chmod=0755 ["a b", "/c"]\n')
+    assert [(f.name, f.value) for f in ins.flags] == [("from", "build"), ("chmod", "0755")]
+    assert ins.json is not None and [w.value for w in ins.json] == ["a b", "/c"]
+
+
+def test_onbuild_wraps_an_instruction() -> None:
+    ins = _first("ONBUILD RUN GOARCH=amd64 go build\n")
+    assert ins.inner is not None and ins.inner.name == "RUN"
+    assert ins.inner.args == "GOARCH=amd64 go build"
+
+
+def test_key_values_legacy_and_modern() -> None:
+    kv = _first('ENV A=1 B="two words"\n').key_values()
+    assert [(k.key, k.value) for k in kv] == [("A", "1"), ("B", "two words")]
+    kv = _first("ENV JAVA_HOME /usr/lib/jvm/java-17-openjdk-amd64\n").key_values()
+    assert [(k.key, k.value) for k in kv] == [("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")]
+
+
+def test_directives_only_at_top() -> None:
+    tree = parse("# syntax=docker/dockerfile:1\n# escape=`\nFROM a\n# escape=\\\n")
+    assert [d.name for d in tree.directives] == ["syntax", "escape"]
+    assert tree.escape == "`"
+
+
+def test_crlf_bom_and_no_final_newline() -> None:
+    text = "\ufeffFROM a\r\nRUN b"
+    tree = parse(text)
+    assert tree.bom and tree.to_source() == text
+    assert tree.instructions[1].args == "b"
