@@ -1,0 +1,1 @@
+"""Offline and online facts about images and packages on each architecture."""
