@@ -1,0 +1,259 @@
+"""Rules, their registry, and running them over a Dockerfile.
+
+The engine knows nothing about any single rule: the built-in pack is loaded
+through the ``dockerarch.rules`` entry-point group exactly like a
+third-party pack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockerarch.diagnostics import Diagnostic, ExternalLocation, Fix, Severity
+from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
+from dockerarch.syntax import Dockerfile, Instruction, Span, parse
+
+if TYPE_CHECKING:
+    from dockerarch.model import Model, PlatformView
+
+CATEGORIES = frozenset(
+    {
+        "base-image",
+        "platform-flag",
+        "platform-arg",
+        "download",
+        "path",
+        "toolchain",
+        "python",
+        "npm",
+        "x86-only",
+        "build-deps",
+        "syntax",
+        "suppression",
+    }
+)
+_CODE = re.compile(r"DA\d{3}\Z")
+_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Fix", "Fix safety")
+DOCS_URL = "https://github.com/dockerarch/dockerarch/blob/main/docs/rules.md#{code}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    category: str
+    severity: Severity
+    docs: str
+    fixable: bool
+    check: Callable[[Context], Iterable[Diagnostic]] = field(compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _CODE.match(self.code):
+            raise ValueError(f"rule code {self.code!r} is not DA + 3 digits")
+        if not _NAME.match(self.name):
+            raise ValueError(f"rule name {self.name!r} is not kebab-case")
+        if self.category not in CATEGORIES:
+            raise ValueError(f"{self.code}: unknown category {self.category!r}")
+        missing = [s for s in DOC_SECTIONS if f"## {s}" not in self.docs]
+        if missing:
+            raise ValueError(f"{self.code}: docs lack sections {missing}")
+
+    @property
+    def url(self) -> str:
+        return DOCS_URL.format(code=self.code.lower())
+
+
+def rule(
+    *,
+    code: str,
+    name: str,
+    category: str,
+    severity: Severity,
+    fixable: bool = False,
+) -> Callable[[Callable[[Context], Iterable[Diagnostic]]], Rule]:
+    """Declare a rule; its docstring is its summary line plus its docs.
+
+    The docstring's first line is the summary; the rest holds the sections
+    ``## What it does``, ``## Why it matters``, ``## Example``, ``## Fix``
+    and ``## Fix safety``.
+    """
+
+    def wrap(fn: Callable[[Context], Iterable[Diagnostic]]) -> Rule:
+        doc = (fn.__doc__ or "").strip()
+        summary, _, body = doc.partition("\n")
+        import inspect
+
+        return Rule(
+            code=code,
+            name=name,
+            summary=summary.strip(),
+            category=category,
+            severity=severity,
+            docs=inspect.cleandoc(body),
+            fixable=fixable,
+            check=fn,
+        )
+
+    return wrap
+
+
+@cache
+def load_rules() -> tuple[Rule, ...]:
+    """Every rule from every installed pack, by code."""
+    found: dict[str, Rule] = {}
+    for ep in entry_points(group="dockerarch.rules"):
+        for r in ep.load():
+            if not isinstance(r, Rule):
+                raise TypeError(f"{ep.value}: {r!r} is not a dockerarch Rule")
+            if r.code in found and found[r.code] is not r:
+                raise ValueError(f"rule code {r.code} defined twice")
+            found[r.code] = r
+    return tuple(sorted(found.values(), key=lambda r: r.code))
+
+
+def rule_by_code(code: str) -> Rule | None:
+    code = code.upper()
+    for r in load_rules():
+        if r.code == code:
+            return r
+    return None
+
+
+@dataclass
+class Settings:
+    """What a run checks: the resolved configuration for one file."""
+
+    platforms: tuple[Platform, ...] = DEFAULT_PLATFORMS
+    select: tuple[str, ...] = ("DA",)
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, Severity] = field(default_factory=dict)
+    online: bool = False
+    cache_dir: Path | None = None
+    verbose: bool = False
+
+    def enabled(self, code: str) -> bool:
+        def match(prefixes: Iterable[str]) -> int:
+            return max((len(p) for p in prefixes if code.startswith(p.upper())), default=-1)
+
+        sel, ign = match(self.select), match(self.ignore)
+        # The more specific selector wins, as in ruff; ties go to ignore.
+        return sel >= 0 and sel > ign
+
+
+@dataclass
+class Context:
+    """What a rule sees: the file, its model, and where to report."""
+
+    tree: Dockerfile
+    model: Model
+    settings: Settings
+    path: Path | None
+    #: The build context directory; None when unknown (stdin, untitled buffers).
+    context_dir: Path | None
+    rule: Rule | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def platforms(self) -> tuple[Platform, ...]:
+        return self.settings.platforms
+
+    def views(self) -> list[PlatformView]:
+        return [self.model.for_platform(p) for p in self.settings.platforms]
+
+    def text(self, span: Span) -> str:
+        return self.tree.text[span.start : span.end]
+
+    def diagnostic(
+        self,
+        span: Span,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        platforms: Sequence[Platform | str] = (),
+        severity: Severity | None = None,
+        external: ExternalLocation | None = None,
+        notes: Sequence[str] = (),
+    ) -> Diagnostic:
+        assert self.rule is not None
+        return Diagnostic(
+            code=self.rule.code,
+            message=message,
+            span=span,
+            severity=severity or self.rule.severity,
+            fix=fix,
+            platforms=tuple(str(p) for p in platforms),
+            external=external,
+            notes=tuple(notes),
+        )
+
+
+@dataclass
+class Result:
+    path: Path | None
+    tree: Dockerfile
+    diagnostics: list[Diagnostic]
+    #: Things --verbose shows: why a check said nothing (unknown Python, say).
+    notes: list[str] = field(default_factory=list)
+
+
+def check_text(
+    text: str,
+    settings: Settings | None = None,
+    *,
+    path: Path | None = None,
+    context_dir: Path | None = None,
+    rules: Sequence[Rule] | None = None,
+) -> Result:
+    """Parse, model and run every enabled rule; apply suppressions."""
+    from dockerarch.model import build_model
+    from dockerarch.suppressions import apply_suppressions
+
+    settings = settings or Settings()
+    tree = parse(text)
+    model = build_model(tree)
+    ctx = Context(tree, model, settings, path, context_dir)
+    diagnostics: list[Diagnostic] = []
+    active = [r for r in (rules if rules is not None else load_rules()) if settings.enabled(r.code)]
+    for r in active:
+        if r.category == "suppression":
+            continue
+        ctx.rule = r
+        diagnostics.extend(_with_severity(r.check(ctx), settings))
+    ctx.rule = None
+    diagnostics = apply_suppressions(tree, diagnostics, settings, active)
+    diagnostics.sort(key=lambda d: (d.span.start, d.code, d.message))
+    return Result(path, tree, _dedupe(diagnostics), ctx.notes)
+
+
+def _with_severity(diags: Iterable[Diagnostic], settings: Settings) -> Iterator[Diagnostic]:
+    from dataclasses import replace
+
+    for d in diags:
+        override = settings.severity.get(d.code)
+        yield replace(d, severity=override) if override else d
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for d in diags:
+        key = (d.code, d.span, d.message, d.external)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def instruction_at(tree: Dockerfile, offset: int) -> Instruction | None:
+    for ins in tree.instructions:
+        if ins.span.contains(offset):
+            return ins
+    return None

@@ -1,0 +1,322 @@
+"""The build a Dockerfile describes, and what each target platform builds.
+
+:func:`build_model` reads stages, ARG/ENV scopes and base images from the
+syntax tree once; :meth:`Model.for_platform` answers per-platform questions
+(which base image, which stages are built, what a variable holds) with
+BuildKit's rules:
+
+- the automatic platform ARGs (TARGETPLATFORM, TARGETOS, TARGETARCH,
+  TARGETVARIANT, BUILDPLATFORM, BUILDOS, BUILDARCH, BUILDVARIANT) exist in
+  the global scope, so FROM can use them without a declaration;
+- inside a stage they are empty until ``ARG NAME`` (no default) declares
+  them, in that stage or in a stage it is built FROM; a default
+  (``ARG TARGETARCH=amd64``) overrides the per-platform value;
+- BUILD* values are taken to equal the target's: dockerarch's goal is native
+  builds, where the build machine is the target.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from dockerarch.expand import Env, expand
+from dockerarch.platforms import Platform, normalize_arch
+from dockerarch.syntax import Dockerfile, Flag, Instruction, KeyValue, Word
+
+if TYPE_CHECKING:
+    from dockerarch.shell import Script
+
+PLATFORM_ARGS = (
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+)
+_ARCH_TOKEN = re.compile(
+    r"(?:^|[-_./])(amd64|x86[-_]64|x64|arm64|aarch64|arm64v8|armhf|armv7|i386|ppc64le|s390x|riscv64)"
+    r"(?:$|[-_./])",
+    re.IGNORECASE,
+)
+
+
+def arch_in_name(name: str) -> str | None:
+    """The architecture a name is dedicated to (``build-amd64`` -> amd64)."""
+    m = _ARCH_TOKEN.search(name)
+    return normalize_arch(m.group(1).replace("-", "_")) if m else None
+
+
+@dataclass(frozen=True)
+class ArgDecl:
+    name: str
+    #: The default as written (unexpanded), None when there is none.
+    default: str | None
+    kv: KeyValue
+    instruction: Instruction
+
+
+@dataclass
+class Stage:
+    index: int
+    from_: Instruction
+    #: The base image word as written (``python:${PY}-slim``).
+    image: Word | None
+    name: str | None
+    name_word: Word | None
+    platform: Flag | None
+    body: list[Instruction] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.name or str(self.index)
+
+    @property
+    def arch_by_name(self) -> str | None:
+        """The arch this stage is dedicated to by its name, if any."""
+        return arch_in_name(self.name) if self.name else None
+
+    def args(self) -> list[ArgDecl]:
+        out = []
+        for ins in self.body:
+            if ins.name == "ARG":
+                for kv in ins.key_values():
+                    out.append(ArgDecl(kv.key, kv.value, kv, ins))
+        return out
+
+
+class Model:
+    def __init__(self, tree: Dockerfile) -> None:
+        self.tree = tree
+        self.global_args: list[ArgDecl] = []
+        self.stages: list[Stage] = []
+        self._stage_of: dict[int, Stage] = {}
+        self._views: dict[Platform, PlatformView] = {}
+        self._scripts: dict[int, list[Script]] = {}
+        for ins in tree.instructions:
+            if ins.name == "FROM":
+                self._add_stage(ins)
+            elif not self.stages:
+                if ins.name == "ARG":
+                    for kv in ins.key_values(tree.escape):
+                        self.global_args.append(ArgDecl(kv.key, kv.value, kv, ins))
+            else:
+                self.stages[-1].body.append(ins)
+                self._stage_of[ins.span.start] = self.stages[-1]
+
+    def _add_stage(self, ins: Instruction) -> None:
+        words = ins.words()
+        image = words[0] if words else None
+        name_word = None
+        if len(words) >= 3 and words[1].text.upper() == "AS":
+            name_word = words[2]
+        stage = Stage(
+            index=len(self.stages),
+            from_=ins,
+            image=image,
+            name=name_word.text.lower() if name_word else None,
+            name_word=name_word,
+            platform=ins.flag("platform"),
+        )
+        self.stages.append(stage)
+        self._stage_of[ins.span.start] = stage
+
+    def stage_of(self, ins: Instruction) -> Stage | None:
+        return self._stage_of.get(ins.span.start)
+
+    def stage_named(self, name: str) -> Stage | None:
+        name = name.lower()
+        for s in self.stages:
+            if s.name == name:
+                return s
+        if name.isdigit() and int(name) < len(self.stages):
+            return self.stages[int(name)]
+        return None
+
+    @property
+    def final(self) -> Stage | None:
+        return self.stages[-1] if self.stages else None
+
+    def for_platform(self, platform: Platform) -> PlatformView:
+        view = self._views.get(platform)
+        if view is None:
+            view = self._views[platform] = PlatformView(self, platform)
+        return view
+
+    def scripts(self, ins: Instruction) -> list[Script]:
+        """The shell scripts a RUN executes (shell form and shell heredocs)."""
+        cached = self._scripts.get(ins.span.start)
+        if cached is None:
+            from dockerarch.runscripts import run_scripts
+
+            cached = self._scripts[ins.span.start] = run_scripts(ins, self.tree.text)
+        return cached
+
+
+class PlatformView:
+    """The build as one target platform sees it."""
+
+    def __init__(self, model: Model, platform: Platform) -> None:
+        self.model = model
+        self.platform = platform
+        self.escape = model.tree.escape
+        self.platform_values = {
+            **platform.args(),
+            "BUILDPLATFORM": str(platform),
+            "BUILDOS": platform.os,
+            "BUILDARCH": platform.arch,
+            "BUILDVARIANT": platform.variant,
+        }
+
+    @cached_property
+    def global_env(self) -> dict[str, str | None]:
+        env: dict[str, str | None] = dict(self.platform_values)
+        for decl in self.model.global_args:
+            if decl.default is None:
+                env.setdefault(decl.name, None)
+            else:
+                env[decl.name] = expand(decl.default, env, self.escape)
+        return env
+
+    def base(self, stage: Stage) -> str | None:
+        """The base reference after expansion, or None when unknowable."""
+        if stage.image is None:
+            return None
+        return expand(stage.image.text, self.global_env, self.escape)
+
+    def parent(self, stage: Stage) -> Stage | None:
+        """The earlier stage this stage is built FROM, if any."""
+        base = self.base(stage)
+        if base is None:
+            return None
+        for s in self.model.stages[: stage.index]:
+            if s.name == base.lower():
+                return s
+        return None
+
+    def ancestry(self, stage: Stage) -> list[Stage]:
+        out = [stage]
+        seen = {stage.index}
+        p = self.parent(stage)
+        while p is not None and p.index not in seen:
+            out.append(p)
+            seen.add(p.index)
+            p = self.parent(p)
+        return out
+
+    def root(self, stage: Stage) -> Stage:
+        """The stage whose FROM names an image (not another stage)."""
+        return self.ancestry(stage)[-1]
+
+    def image(self, stage: Stage) -> str | None:
+        """The external image a stage ultimately builds on."""
+        return self.base(self.root(stage))
+
+    @cached_property
+    def reachable(self) -> frozenset[int]:
+        """Indices of the stages built for this platform's final target."""
+        final = self.model.final
+        if final is None:
+            return frozenset()
+        seen: set[int] = set()
+        todo = [final]
+        while todo:
+            st = todo.pop()
+            if st.index in seen:
+                continue
+            seen.add(st.index)
+            p = self.parent(st)
+            if p is not None:
+                todo.append(p)
+            for ins in st.body:
+                for ref in self._stage_refs(ins, st):
+                    dep = self.model.stage_named(ref)
+                    if dep is not None and dep.index < st.index:
+                        todo.append(dep)
+                    elif ref and dep is None and not _looks_like_image(ref):
+                        # An unresolvable reference: stay conservative.
+                        pass
+        return frozenset(seen)
+
+    def _stage_refs(self, ins: Instruction, stage: Stage) -> list[str]:
+        refs: list[str] = []
+        if ins.name in ("COPY", "ADD"):
+            f = ins.flag("from")
+            if f is not None and f.value is not None:
+                v = expand(f.value, self.env_before(ins), self.escape)
+                if v is not None:
+                    refs.append(v)
+        if ins.name == "RUN":
+            for f in ins.flags:
+                if f.name == "mount" and f.value:
+                    for part in f.value.split(","):
+                        k, _, v = part.partition("=")
+                        if k.strip() == "from" and v:
+                            val = expand(v, self.env_before(ins), self.escape)
+                            if val is not None:
+                                refs.append(val)
+        return refs
+
+    def reaches(self, target: Stage | Instruction) -> bool:
+        """Whether this platform's build runs ``target``."""
+        stage = target if isinstance(target, Stage) else self.model.stage_of(target)
+        if stage is None:
+            return not isinstance(target, Stage)
+        return stage.index in self.reachable
+
+    def declared(self, stage: Stage, name: str, before: Instruction | None = None) -> bool:
+        """Is ARG ``name`` declared in ``stage`` (before ``before``) or an ancestor?"""
+        for i, st in enumerate(self.ancestry(stage)):
+            for decl in st.args():
+                if decl.name == name and (
+                    i > 0 or before is None or decl.instruction.span.start < before.span.start
+                ):
+                    return True
+        return False
+
+    def env_before(self, ins: Instruction) -> dict[str, str | None]:
+        """ARG and ENV values in scope just before ``ins`` (stage scope)."""
+        stage = self.model.stage_of(ins)
+        if stage is None:
+            return dict(self.global_env)
+        return self._env(stage, ins)
+
+    def env_after(self, stage: Stage) -> dict[str, str | None]:
+        return self._env(stage, None)
+
+    def _env(self, stage: Stage, until: Instruction | None) -> dict[str, str | None]:
+        parent = self.parent(stage)
+        env: dict[str, str | None] = dict(self.env_after(parent)) if parent else {}
+        for ins in stage.body:
+            if until is not None and ins.span.start >= until.span.start:
+                break
+            if ins.name == "ARG":
+                for kv in ins.key_values(self.escape):
+                    env[kv.key] = self._arg_value(kv, env)
+            elif ins.name == "ENV":
+                for kv in ins.key_values(self.escape):
+                    env[kv.key] = expand(kv.value or "", env, self.escape)
+        return env
+
+    def _arg_value(self, kv: KeyValue, env: Env) -> str | None:
+        if kv.value is not None:
+            return expand(kv.value, env, self.escape)
+        if kv.key in self.platform_values:
+            return self.platform_values[kv.key]
+        # ARG X without a default takes the global value, if any.
+        if kv.key in self.global_env:
+            return self.global_env[kv.key]
+        return None
+
+
+def _looks_like_image(ref: str) -> bool:
+    return "/" in ref or ":" in ref or "." in ref
+
+
+def build_model(tree: Dockerfile) -> Model:
+    return Model(tree)

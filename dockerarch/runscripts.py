@@ -1,0 +1,54 @@
+"""Which shell scripts a RUN instruction executes.
+
+BuildKit runs a shell-form RUN through ``/bin/sh -c``; heredocs change that:
+``RUN <<EOF`` runs the body itself as the script, ``RUN bash <<EOF`` feeds it
+to a shell (still a script), while ``RUN python3 <<EOF`` or
+``RUN cat <<EOF > file`` do not run the body as shell. Exec form and ONBUILD
+triggers (they run in someone else's build) give no script.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dockerarch.shell import Script, parse_script
+from dockerarch.syntax import Instruction
+from dockerarch.syntax.positions import Segment, SourceMap
+
+_SHELLS = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
+_MARKER = re.compile(r"\d*<<-?\S+")
+
+
+def run_scripts(ins: Instruction, source: str) -> list[Script]:
+    """Scripts of ``ins``; ``source`` is the Dockerfile text its spans index."""
+    if ins.name != "RUN" or ins.json is not None:
+        return []
+    if not ins.heredocs:
+        return [parse_script(ins.args, ins.args_map)]
+    rest = _MARKER.sub(" ", ins.args).split()
+    scripts: list[Script] = []
+    body_is_script = not rest or (_SHELLS.match(rest[0]) is not None and _no_script_file(rest[1:]))
+    if body_is_script:
+        doc = ins.heredocs[0]
+        scripts.append(
+            parse_script(doc.body, SourceMap.identity(doc.body_span.start, len(doc.body)))
+        )
+        if rest:
+            scripts.append(parse_script(ins.args, ins.args_map))
+        return scripts
+    # The heredocs are data for the command: give the shell the whole text so
+    # it sees them as heredocs, not as commands.
+    text = ins.args
+    segments = list(ins.args_map.segments)
+    for doc in ins.heredocs:
+        end = doc.terminator.end if doc.terminator else doc.body_span.end
+        segments.append(Segment(len(text), doc.body_span.start - 1, 1))
+        text += "\n"
+        segments.append(Segment(len(text), doc.body_span.start, end - doc.body_span.start))
+        text += source[doc.body_span.start : end]
+    return [parse_script(text, SourceMap(segments))]
+
+
+def _no_script_file(args: list[str]) -> bool:
+    """``bash -ex`` reads stdin; ``bash script.sh`` does not."""
+    return all(a.startswith("-") for a in args)

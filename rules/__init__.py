@@ -1,0 +1,12 @@
+"""dockerarch's built-in rule pack.
+
+Installed as ``dockerarch_rules`` and registered under the
+``dockerarch.rules`` entry-point group, like any third-party pack: a pack is
+a module exposing ``RULES``, a sequence of :class:`dockerarch.engine.Rule`.
+"""
+
+from __future__ import annotations
+
+from dockerarch_rules import platform_flags
+
+RULES = (*platform_flags.RULES,)
