@@ -1,0 +1,531 @@
+"""Which Linux platforms a PyPI release has a usable wheel for.
+
+The decisions here are pure functions over a `Provider`: by default the snapshot shipped in
+``data/pypi_wheels.json.gz`` (decoded on first use, never at import), or any object with a
+``releases(name)`` method, such as the online client in `dockerarch.knowledge.pypi_online`.
+
+A release is reduced to what the decision needs: its wheel tags with the platform folded to
+(libc family, libc version, architecture), whether it has an sdist, its ``Requires-Python``
+and whether it is yanked. macOS and Windows wheels are dropped: they never install in a Linux
+container.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal, Protocol, TypeAlias
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import compatible_tags, cpython_tags
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from dockerarch.platforms import normalize_arch
+
+__all__ = [
+    "SNAPSHOT_FORMAT",
+    "FileEntry",
+    "Libc",
+    "PlatformKey",
+    "Provider",
+    "Release",
+    "Snapshot",
+    "WheelAnswer",
+    "WheelTag",
+    "choose_version",
+    "first_version_with_wheels",
+    "fold_platform",
+    "has_sdist",
+    "is_pure",
+    "known",
+    "release_wheel_platforms",
+    "releases_from_files",
+    "snapshot",
+    "snapshot_date",
+    "wheel_platforms",
+    "x86_only",
+]
+
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_RESOURCE = "data/pypi_wheels.json.gz"
+
+Libc: TypeAlias = Literal["glibc", "musl"]
+# ("glibc", (2, 17), "amd64"), ("musl", (1, 1), "arm64"), ("linux", (0, 0), "amd64") for the
+# bare linux_<arch> tag every Linux pip accepts, ("any", (0, 0), "") for pure wheels.
+PlatformKey: TypeAlias = tuple[str, tuple[int, int], str]
+WheelTag: TypeAlias = tuple[str, str, PlatformKey]
+
+ANY_PLATFORM: PlatformKey = ("any", (0, 0), "")
+
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+_PEP600 = re.compile(r"(manylinux|musllinux)_(\d+)_(\d+)_(.+)")
+_LEGACY = re.compile(r"(manylinux1|manylinux2010|manylinux2014)_(.+)")
+_BARE_LINUX = re.compile(r"linux_(.+)")
+_FAMILY = {"manylinux": "glibc", "musllinux": "musl"}
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
+# CPython minors a stage of unknown Python could plausibly run; cpXY tags in a release add more.
+_PLAUSIBLE_PYTHONS = tuple((3, minor) for minor in range(6, 15))
+
+
+class WheelAnswer(enum.Enum):
+    """Whether pip finds a wheel for one architecture."""
+
+    YES = "yes"
+    NO = "no"
+    # Only with an unknown stage Python: some CPython versions get a wheel, others do not.
+    VARIES = "varies"
+    # The package or the version is not in the data.
+    UNKNOWN = "unknown-package"
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file of an index's project page (PEP 503 / PEP 691)."""
+
+    filename: str
+    yanked: bool = False
+    requires_python: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """What the wheel decision needs to know about one version of a project."""
+
+    version: Version
+    tags: frozenset[WheelTag]
+    has_sdist: bool
+    requires_python: str | None
+    yanked: bool
+
+    def allows_python(self, python: tuple[int, int]) -> bool:
+        """False when ``Requires-Python`` rules out this CPython minor (pip skips the release)."""
+        requires = _parse_specifier(self.requires_python)
+        return requires is None or requires.contains(_python_version(python), prereleases=True)
+
+    @property
+    def installable(self) -> bool:
+        """Whether pip on Linux sees any file of this release at all."""
+        return self.has_sdist or bool(self.tags)
+
+
+class Provider(Protocol):
+    """A source of release data: the shipped snapshot, a live index, a test double."""
+
+    def releases(self, name: str) -> Sequence[Release] | None:
+        """Releases of ``name`` oldest first, or None when the project is unknown."""
+        ...
+
+
+# Few distinct values (">=3.8" ...) shared by thousands of releases.
+@functools.lru_cache(maxsize=1024)
+def _parse_specifier(text: str | None) -> SpecifierSet | None:
+    if not text:
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        # pip ignores a Requires-Python it cannot parse.
+        return None
+
+
+def _python_version(python: tuple[int, int]) -> str:
+    return f"{python[0]}.{python[1]}"
+
+
+def fold_platform(platform: str) -> PlatformKey | None:
+    """Fold a wheel platform tag to a `PlatformKey`; None for tags no Linux pip accepts."""
+    if platform == "any":
+        return ANY_PLATFORM
+    if match := _PEP600.fullmatch(platform):
+        family, major, minor, arch = match.groups()
+        return (_FAMILY[family], (int(major), int(minor)), _arch(arch))
+    if match := _LEGACY.fullmatch(platform):
+        legacy, arch = match.groups()
+        return ("glibc", _LEGACY_MANYLINUX[legacy], _arch(arch))
+    if match := _BARE_LINUX.fullmatch(platform):
+        return ("linux", (0, 0), _arch(match.group(1)))
+    return None
+
+
+def _arch(wheel_arch: str) -> str:
+    # Architectures BuildKit has no name for (ppc64, loongarch64...) stay as spelled.
+    return normalize_arch(wheel_arch) or wheel_arch
+
+
+def _file_version(project: str, filename: str) -> tuple[Version, frozenset[WheelTag] | None] | None:
+    """(version, folded tags) for a wheel, (version, None) for an sdist, None for other files."""
+    if filename.endswith(".whl"):
+        try:
+            _, version, _, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
+            return None
+        folded = set()
+        for tag in tags:
+            platform = fold_platform(tag.platform)
+            if platform is not None:
+                folded.add((tag.interpreter, tag.abi, platform))
+        return version, frozenset(folded)
+    suffix = next((s for s in _SDIST_SUFFIXES if filename.endswith(s)), None)
+    if suffix is None:
+        return None  # eggs, installers: pip never installs them
+    try:
+        if suffix in (".tar.gz", ".zip"):
+            return parse_sdist_filename(filename)[1], None
+        # Older sdist formats: the project name may hold dashes, so strip it by its length.
+        stem = filename[: -len(suffix)]
+        name_part, sep, version_text = stem.rpartition("-")
+        if not sep or canonicalize_name(name_part) != canonicalize_name(project):
+            return None
+        return Version(version_text), None
+    except (InvalidSdistFilename, InvalidVersion):
+        return None
+
+
+def releases_from_files(project: str, files: Iterable[FileEntry]) -> list[Release]:
+    """Group an index's file list into releases, oldest first.
+
+    A release is yanked when all its files are; otherwise its yanked files are ignored, as pip
+    does. Its ``Requires-Python`` is the value most of its files carry.
+    """
+    grouped: dict[Version, list[tuple[FileEntry, frozenset[WheelTag] | None]]] = {}
+    for entry in files:
+        parsed = _file_version(project, entry.filename)
+        if parsed is not None:
+            grouped.setdefault(parsed[0], []).append((entry, parsed[1]))
+    releases = []
+    for version, entries in grouped.items():
+        yanked = all(entry.yanked for entry, _ in entries)
+        live = entries if yanked else [(e, t) for e, t in entries if not e.yanked]
+        tags: set[WheelTag] = set()
+        sdist = False
+        for _, wheel_tags in live:
+            if wheel_tags is None:
+                sdist = True
+            else:
+                tags |= wheel_tags
+        votes = Counter(entry.requires_python or None for entry, _ in live)
+        requires = max(votes, key=lambda value: (votes[value], value or ""))
+        releases.append(Release(version, frozenset(tags), sdist, requires, yanked))
+    releases.sort(key=lambda release: release.version)
+    return releases
+
+
+class Snapshot:
+    """The shipped offline data, decoded once on first use."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        if payload.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"unsupported PyPI snapshot format {payload.get('format')!r}")
+        self.date = date.fromisoformat(payload["date"])
+        self.index_url: str = payload["index"]
+        self._packages: dict[str, list[list[Any]]] = payload["packages"]
+        self._x86_only = frozenset[str](payload["x86_only"])
+        self._requires: list[str] = payload["requires_python"]
+        self._tags: list[WheelTag] = [
+            (interpreter, abi, (family, (major, minor), arch))
+            for interpreter, abi, family, major, minor, arch in payload["tags"]
+        ]
+        self._tagsets: list[list[int]] = payload["tagsets"]
+        self._decoded: dict[str, list[Release]] = {}
+        self._frozen_tagsets: dict[int, frozenset[WheelTag]] = {}
+
+    @classmethod
+    def load(cls) -> Snapshot:
+        # Imported here: start-up of a CLI run that never asks about PyPI must not pay for them.
+        import gzip
+        import json
+        from importlib import resources
+
+        raw = resources.files(__package__).joinpath(SNAPSHOT_RESOURCE).read_bytes()
+        return cls(json.loads(gzip.decompress(raw)))
+
+    def packages(self) -> list[str]:
+        return sorted(self._packages)
+
+    def is_x86_only(self, name: str) -> bool:
+        return canonicalize_name(name) in self._x86_only
+
+    def releases(self, name: str) -> list[Release] | None:
+        key = canonicalize_name(name)
+        decoded = self._decoded.get(key)
+        if decoded is None:
+            rows = self._packages.get(key)
+            if rows is None:
+                return None
+            decoded = [self._release(row) for row in rows]
+            self._decoded[key] = decoded
+        return decoded
+
+    def _release(self, row: list[Any]) -> Release:
+        version, tagset, flags, requires = row
+        tags = self._frozen_tagsets.get(tagset)
+        if tags is None:
+            tags = frozenset(self._tags[i] for i in self._tagsets[tagset])
+            self._frozen_tagsets[tagset] = tags
+        return Release(
+            version=Version(version),
+            tags=tags,
+            has_sdist=bool(flags & 1),
+            requires_python=self._requires[requires] or None,
+            yanked=bool(flags & 2),
+        )
+
+
+@functools.cache
+def snapshot() -> Snapshot:
+    """The shipped snapshot (decoded on the first call)."""
+    return Snapshot.load()
+
+
+def _provider(provider: Provider | None) -> Provider:
+    return snapshot() if provider is None else provider
+
+
+def _find(provider: Provider | None, name: str, version: str | Version) -> Release | None:
+    releases = _provider(provider).releases(name)
+    if releases is None:
+        return None
+    try:
+        wanted = version if isinstance(version, Version) else Version(version)
+    except InvalidVersion:
+        return None
+    return next((r for r in releases if r.version == wanted), None)
+
+
+def _cpython_abis(python: tuple[int, int]) -> list[str]:
+    # Spelled out rather than taken from packaging, which reads the running interpreter's build
+    # flags; the CPython of a container image is a release build (UCS-4 on 2.7, pymalloc < 3.8).
+    nodot = f"{python[0]}{python[1]}"
+    if python < (3, 0):
+        return [f"cp{nodot}mu"]
+    if python < (3, 8):
+        return [f"cp{nodot}m"]
+    return [f"cp{nodot}"]
+
+
+_PLATFORM_PLACEHOLDER = "linux_placeholder"
+
+
+@functools.cache
+def _interpreter_tags(python: tuple[int, int]) -> tuple[frozenset[tuple[str, str]], ...]:
+    """(interpreter, abi) pairs CPython ``python`` accepts: with a platform, and with ``any``."""
+    placeholder = [_PLATFORM_PLACEHOLDER]
+    platform_specific: set[tuple[str, str]] = set()
+    pure: set[tuple[str, str]] = set()
+    tags = [
+        *cpython_tags(python, _cpython_abis(python), placeholder),
+        *compatible_tags(python, f"cp{python[0]}{python[1]}", placeholder),
+    ]
+    for tag in tags:
+        target = pure if tag.platform == "any" else platform_specific
+        target.add((tag.interpreter, tag.abi))
+    return frozenset(platform_specific), frozenset(pure)
+
+
+def _platform_ok(
+    platform: PlatformKey, libc: Libc, libc_version: tuple[int, int] | None, arch: str
+) -> bool:
+    family, version, wheel_arch = platform
+    if wheel_arch != arch:
+        return False
+    if family == "linux":
+        return True
+    return family == libc and (libc_version is None or version <= libc_version)
+
+
+def _has_wheel(
+    release: Release,
+    python: tuple[int, int],
+    libc: Libc,
+    libc_version: tuple[int, int] | None,
+    arch: str,
+) -> bool:
+    platform_specific, pure = _interpreter_tags(python)
+    for interpreter, abi, platform in release.tags:
+        if platform == ANY_PLATFORM:
+            if (interpreter, abi) in pure:
+                return True
+        elif (interpreter, abi) in platform_specific and _platform_ok(
+            platform, libc, libc_version, arch
+        ):
+            return True
+    return False
+
+
+def _candidate_pythons(release: Release) -> list[tuple[int, int]]:
+    found = set(_PLAUSIBLE_PYTHONS)
+    for interpreter, _, _ in release.tags:
+        digits = interpreter[2:]
+        if interpreter.startswith("cp") and len(digits) >= 2 and digits.isdigit():
+            found.add((int(digits[0]), int(digits[1:])))
+    return sorted(p for p in found if release.allows_python(p))
+
+
+def release_wheel_platforms(
+    release: Release,
+    python: tuple[int, int] | None,
+    libc: Libc,
+    libc_version: tuple[int, int] | None,
+    archs: Iterable[str],
+) -> dict[str, WheelAnswer]:
+    """Per architecture, whether pip finds a wheel of ``release``; see `wheel_platforms`."""
+    wanted = [normalize_arch(arch) or arch for arch in archs]
+    if python is not None:
+        return {
+            arch: WheelAnswer.YES
+            if release.allows_python(python)
+            and _has_wheel(release, python, libc, libc_version, arch)
+            else WheelAnswer.NO
+            for arch in wanted
+        }
+    per_python = []
+    for candidate in _candidate_pythons(release):
+        row = {arch: _has_wheel(release, candidate, libc, libc_version, arch) for arch in wanted}
+        if any(row.values()):
+            per_python.append(row)
+    answers = {}
+    for arch in wanted:
+        seen = {row[arch] for row in per_python}
+        if seen == {True}:
+            answers[arch] = WheelAnswer.YES
+        elif seen == {True, False}:
+            answers[arch] = WheelAnswer.VARIES
+        else:
+            answers[arch] = WheelAnswer.NO
+    return answers
+
+
+def wheel_platforms(
+    name: str,
+    version: str | Version,
+    python: tuple[int, int] | None,
+    libc: Libc,
+    libc_version: tuple[int, int] | None,
+    archs: Iterable[str],
+    *,
+    provider: Provider | None = None,
+) -> dict[str, WheelAnswer]:
+    """Per architecture (TARGETARCH spelling), whether pip finds a wheel of ``name==version``.
+
+    ``libc_version`` is the base image's glibc or musl version; None accepts any manylinux or
+    musllinux level. A ``python`` the release's ``Requires-Python`` excludes gets NO everywhere.
+    With ``python`` None (the stage's Python is unknown) every CPython version the release has
+    a wheel for is tried: an architecture is YES or NO only if it is so for all of them, and
+    VARIES otherwise; a release with no wheel for any of them is NO.
+    """
+    release = _find(provider, name, version)
+    if release is None:
+        return {normalize_arch(arch) or arch: WheelAnswer.UNKNOWN for arch in archs}
+    return release_wheel_platforms(release, python, libc, libc_version, archs)
+
+
+def _as_specifier(spec: SpecifierSet | str | Version) -> SpecifierSet:
+    if isinstance(spec, SpecifierSet):
+        return spec
+    if isinstance(spec, Version):
+        return SpecifierSet(f"=={spec}")
+    text = spec.strip()
+    try:
+        return SpecifierSet(f"=={Version(text)}")
+    except InvalidVersion:
+        return SpecifierSet(text)
+
+
+def _is_exact_pin(spec: SpecifierSet) -> bool:
+    return len(spec) == 1 and all(
+        s.operator == "===" or (s.operator == "==" and not s.version.endswith(".*")) for s in spec
+    )
+
+
+def choose_version(
+    name: str,
+    spec: SpecifierSet | str | Version,
+    python: tuple[int, int] | None,
+    *,
+    provider: Provider | None = None,
+) -> Version | None:
+    """The version pip would pick for ``name`` + ``spec`` (a specifier set or an exact version).
+
+    Newest match with some file on Linux, honouring ``Requires-Python`` when ``python`` is
+    known; pre-releases only when the specifier names one or nothing final matches (PEP 440);
+    yanked releases only for an exact pin with nothing else matching (PEP 592).
+    """
+    releases = _provider(provider).releases(name)
+    if releases is None:
+        return None
+    specifier = _as_specifier(spec)
+    usable = [r for r in releases if r.installable and (python is None or r.allows_python(python))]
+    live = {r.version for r in usable if not r.yanked}
+    picked = list(specifier.filter(sorted(live)))
+    if not picked and _is_exact_pin(specifier):
+        picked = list(specifier.filter(sorted({r.version for r in usable}), prereleases=True))
+    return max(picked, default=None)
+
+
+def first_version_with_wheels(
+    name: str,
+    python: tuple[int, int] | None,
+    libc: Libc,
+    libc_version: tuple[int, int] | None,
+    archs: Iterable[str],
+    at_least: Version,
+    *,
+    provider: Provider | None = None,
+) -> Version | None:
+    """The oldest final, non-yanked version >= ``at_least`` with a wheel on every arch."""
+    releases = _provider(provider).releases(name)
+    if releases is None:
+        return None
+    wanted = list(archs)
+    for release in releases:
+        if release.version < at_least or release.yanked or release.version.is_prerelease:
+            continue
+        if python is not None and not release.allows_python(python):
+            continue
+        answers = release_wheel_platforms(release, python, libc, libc_version, wanted)
+        if all(answer is WheelAnswer.YES for answer in answers.values()):
+            return release.version
+    return None
+
+
+def is_pure(name: str, version: str | Version, *, provider: Provider | None = None) -> bool | None:
+    """Whether the release has a platform-independent wheel; None if unknown."""
+    release = _find(provider, name, version)
+    if release is None:
+        return None
+    return any(platform == ANY_PLATFORM for _, _, platform in release.tags)
+
+
+def has_sdist(
+    name: str, version: str | Version, *, provider: Provider | None = None
+) -> bool | None:
+    """Whether the release has a source distribution; None if unknown."""
+    release = _find(provider, name, version)
+    return None if release is None else release.has_sdist
+
+
+def known(name: str, *, provider: Provider | None = None) -> bool:
+    """Whether the data covers project ``name`` (any spelling)."""
+    return _provider(provider).releases(name) is not None
+
+
+def snapshot_date() -> date:
+    """When the shipped snapshot was taken."""
+    return snapshot().date
+
+
+def x86_only(name: str) -> bool:
+    """Whether ``name`` is an x86-only package (Intel MKL family and similar)."""
+    return snapshot().is_x86_only(name)
