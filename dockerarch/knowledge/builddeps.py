@@ -1,0 +1,252 @@
+"""What a source build needs, and which distro packages provide it.
+
+The tables live in ``data/builddeps.toml``. A *capability* is an abstract build need ("cc",
+"c++", "make", "pkg-config", "python-headers", "rust", "fortran", or a C library such as
+"libpq"); package managers are ``apt``, ``apk``, ``yum``, ``dnf``, ``microdnf`` and ``zypper``.
+
+Typical use::
+
+    needs = requirements_for("npm", "canvas") | toolchain_for("npm")
+    todo = missing("yum", installed_packages, needs, have=env.capabilities)
+    packages_for("yum", todo)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "BuildNeeds",
+    "Ecosystem",
+    "missing",
+    "normalize_package",
+    "packages_for",
+    "provides",
+    "requirements_for",
+    "toolchain_for",
+]
+
+Ecosystem = Literal["pypi", "npm", "gem"]
+
+
+@dataclass(frozen=True)
+class BuildNeeds:
+    """Capabilities a build needs, in install order, plus upstream's own install lines."""
+
+    capabilities: tuple[str, ...]
+    optional: frozenset[str] = frozenset()
+    """Wanted only where an upstream recipe names a package for them."""
+    recipes: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    """Upstream's documented package list per family ("apt", "rpm", "apk", "zypper")."""
+    source: str = ""
+    note: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.capabilities)
+
+    def __or__(self, other: BuildNeeds) -> BuildNeeds:
+        merged = _ordered((*self.capabilities, *other.capabilities))
+        return BuildNeeds(
+            capabilities=merged,
+            optional=(self.optional | other.optional) - set(merged),
+            recipes={**other.recipes, **self.recipes},
+            source="; ".join(s for s in (self.source, other.source) if s),
+            note="; ".join(n for n in (self.note, other.note) if n),
+        )
+
+    def without(self, present: Iterable[str]) -> BuildNeeds:
+        """These needs less the capabilities in ``present``."""
+        gone = set(present)
+        return BuildNeeds(
+            capabilities=tuple(c for c in self.capabilities if c not in gone),
+            optional=self.optional - gone,
+            recipes=self.recipes,
+            source=self.source,
+            note=self.note,
+        )
+
+
+def normalize_package(spec: str) -> str:
+    """A package name from a command-line spec: ``gcc=4:12.2.0-3`` -> ``gcc``.
+
+    Drops apt ``=version`` and ``:arch``, apk ``=``/``~``/``<``/``>`` constraints and ``@tag``,
+    and a trailing RPM ``-<version>`` (``gcc-c++-11.3`` -> ``gcc-c++``); keeps version-like
+    parts of names such as ``python3.11-dev`` or ``libpython3.11-dev``.
+    """
+    name = spec.strip().strip("'\"").lower()
+    if name.startswith("@"):  # yum/dnf group
+        return name
+    name = re.split(r"[=<>~]", name, maxsplit=1)[0]
+    name = name.split("@", 1)[0]
+    name = re.sub(r"-\d+:.*$", "", name)  # RPM epoch: openssl-devel-1:3.0.7-27.el9
+    name = name.split(":", 1)[0]
+    # RPM name-version[-release]: a dash followed by a digit-led tail with a dot.
+    match = re.fullmatch(r"(.+?)-\d[\w.+]*(?:-[\w.+]+)?", name)
+    if match and "." in name[len(match.group(1)) :] and not _is_versioned_name(name):
+        name = match.group(1)
+    return name.rstrip("*")
+
+
+def provides(package_manager: str, installed_packages: Iterable[str]) -> set[str]:
+    """Capabilities the installed packages give (meta packages and groups expanded)."""
+    table = _family_table(package_manager, "provides")
+    found: set[str] = set()
+    for spec in installed_packages:
+        name = normalize_package(spec)
+        for pattern, capabilities in table.items():
+            if fnmatchcase(name, pattern.lower()):
+                found.update(capabilities)
+    return found
+
+
+def requirements_for(ecosystem: Ecosystem, package: str) -> BuildNeeds | None:
+    """What building ``package`` from source needs, or None when the table has no entry.
+
+    For npm this is what the addon itself adds; node-gyp's toolchain is ``toolchain_for("npm")``.
+    """
+    entries: Mapping[str, Any] = _data().get(ecosystem, {})
+    entry = entries.get(_canonical(ecosystem, package))
+    if entry is None:
+        return None
+    recipes = {family: tuple(names) for family, names in entry.get("recipes", {}).items()}
+    return BuildNeeds(
+        capabilities=_ordered(entry["needs"]),
+        optional=frozenset(entry.get("optional", ())),
+        recipes=recipes,
+        source=str(entry.get("source", "")),
+        note=str(entry.get("note", "")),
+    )
+
+
+def toolchain_for(ecosystem: Ecosystem) -> BuildNeeds:
+    """The toolchain every native build in ``ecosystem`` needs (node-gyp, setuptools, mkmf)."""
+    return BuildNeeds(capabilities=_ordered(_data()["toolchains"][ecosystem]))
+
+
+def missing(
+    package_manager: str,
+    installed: Iterable[str],
+    needs: BuildNeeds,
+    *,
+    have: Iterable[str] = (),
+) -> BuildNeeds:
+    """The part of ``needs`` that neither ``installed`` packages nor ``have`` provide."""
+    present = provides(package_manager, installed) | set(have)
+    return needs.without(present)
+
+
+def packages_for(
+    package_manager: str,
+    needs: BuildNeeds,
+    python_version: tuple[int, int] | None = None,
+) -> list[str]:
+    """Exact package names to install for ``needs``, in a stable order.
+
+    The order: first an upstream recipe for this family, in its own order, keeping only the
+    packages that give a needed (or optional) capability; then, for every required capability
+    still uncovered, the family's default package, in the order of ``needs.capabilities``
+    (toolchain first, then libraries as the package lists them). Optional capabilities are
+    installed only through a recipe. With ``python_version``, Python headers are those of that
+    version (``python3.11-dev``, ``python3.11-devel``) instead of the distro default.
+    """
+    family = _family(package_manager)
+    provide_table = _family_table(package_manager, "provides")
+    install_table: Mapping[str, list[str]] = _family_table(package_manager, "install")
+    wanted = set(needs.capabilities)
+    chosen: list[str] = []
+    covered: set[str] = set()
+
+    def take(name: str) -> None:
+        if name not in chosen:
+            chosen.append(name)
+            covered.update(_capabilities_of(name, provide_table))
+
+    for name in needs.recipes.get(family, ()):
+        if _capabilities_of(name, provide_table) & (wanted | needs.optional):
+            take(name)
+    for capability in needs.capabilities:
+        if capability in covered:
+            continue
+        if capability == "python-headers" and python_version is not None:
+            take(_python_headers(family, python_version))
+            continue
+        for name in install_table.get(capability, ()):
+            take(name)
+    return chosen
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _python_headers(family: str, version: tuple[int, int]) -> str:
+    dotted = f"{version[0]}.{version[1]}"
+    spec: Mapping[str, Any] = _data()["python_headers"]
+    overrides: Mapping[str, str] = spec.get(f"{family}_overrides", {})
+    if dotted in overrides:
+        return overrides[dotted]
+    template = spec.get(family)
+    if template is None:
+        # apk carries one Python per release: python3-dev is the only headers package.
+        return str(_data()[family]["install"]["python-headers"][0])
+    return str(template).format(v=dotted, nodot=dotted.replace(".", ""))
+
+
+def _capabilities_of(name: str, table: Mapping[str, list[str]]) -> set[str]:
+    normalized = normalize_package(name)
+    found: set[str] = set()
+    for pattern, capabilities in table.items():
+        if fnmatchcase(normalized, pattern.lower()):
+            found.update(capabilities)
+    return found
+
+
+def _is_versioned_name(name: str) -> bool:
+    # Names whose digits are part of the name, not a version suffix.
+    return bool(re.search(r"(?:python|libpython)\d(?:\.\d+)?(?:-|$)", name)) and not re.search(
+        r"-\d+\.\d+\.\d", name
+    )
+
+
+def _ordered(capabilities: Iterable[str]) -> tuple[str, ...]:
+    """Toolchain capabilities first in their fixed order, then the rest as given, deduplicated."""
+    toolchain: list[str] = _data()["toolchain_order"]
+    seen = list(dict.fromkeys(capabilities))
+    head = [c for c in toolchain if c in seen]
+    return (*head, *(c for c in seen if c not in toolchain))
+
+
+def _canonical(ecosystem: str, package: str) -> str:
+    name = package.strip().lower()
+    if ecosystem == "pypi":
+        return re.sub(r"[-_.]+", "-", name)
+    return name
+
+
+def _family(package_manager: str) -> str:
+    families: Mapping[str, str] = _data()["families"]
+    if package_manager not in families:
+        raise ValueError(f"unknown package manager: {package_manager!r}")
+    return families[package_manager]
+
+
+def _family_table(package_manager: str, table: str) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = _data()[_family(package_manager)][table]
+    return result
+
+
+@cache
+def _data() -> dict[str, Any]:
+    path = resources.files("dockerarch.knowledge").joinpath("data", "builddeps.toml")
+    return tomllib.loads(path.read_text(encoding="utf-8"))
