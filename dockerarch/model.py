@@ -27,7 +27,7 @@ from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.syntax import Dockerfile, Flag, Instruction, KeyValue, Word
 
 if TYPE_CHECKING:
-    from dockerarch.shell import Script
+    from dockerarch.shell.model import Script
 
 PLATFORM_ARGS = (
     "TARGETPLATFORM",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from dockerarch.shell import Script, parse_script
+from dockerarch.shell.model import Script
+from dockerarch.shell.parse import parse_script
 from dockerarch.syntax import Instruction
 from dockerarch.syntax.positions import Segment, SourceMap
 

@@ -1,0 +1,273 @@
+"""What a stage has, per target platform, at any point of its build.
+
+Rules about source builds need the same facts: the stage's base image (its
+distro, package manager, libc and Python), the system packages installed so
+far by RUN lines that this platform executes, the Python pip runs under, and
+which build-context files COPY put where. This module derives them once per
+(stage, platform) from the model and the knowledge tables; unknown stays
+unknown, and the reason is recorded for ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from dockerarch.expand import expand
+from dockerarch.knowledge import builddeps, distros
+from dockerarch.model import PlatformView, Stage
+from dockerarch.shell.model import Command
+from dockerarch.syntax import Instruction
+
+_INSTALL_VERBS = {
+    "apt-get": ("apt", {"install"}),
+    "apt": ("apt", {"install"}),
+    "aptitude": ("apt", {"install"}),
+    "apk": ("apk", {"add"}),
+    "yum": ("yum", {"install", "groupinstall"}),
+    "dnf": ("dnf", {"install", "groupinstall"}),
+    "microdnf": ("microdnf", {"install"}),
+    "tdnf": ("dnf", {"install"}),
+    "zypper": ("zypper", {"install", "in"}),
+}
+# Options of the package managers above that take a separate value.
+_VALUE_OPTIONS = {
+    "-o",
+    "-t",
+    "--virtual",
+    "--repository",
+    "-X",
+    "--target-release",
+    "--enablerepo",
+    "--disablerepo",
+    "--setopt",
+    "--releasever",
+    "--installroot",
+    "-c",
+    "--config",
+}
+
+
+@dataclass(frozen=True)
+class PackageInstall:
+    manager: str
+    packages: tuple[str, ...]
+    instruction: Instruction
+    command: Command
+
+
+@dataclass(frozen=True)
+class CopyEntry:
+    """A COPY/ADD from the build context: sources (context-relative) to a path."""
+
+    sources: tuple[str, ...]
+    dest: str
+    instruction: Instruction
+
+
+@dataclass
+class StageEnv:
+    view: PlatformView
+    stage: Stage
+    context_dir: Path | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def arch(self) -> str:
+        return self.view.platform.arch
+
+    @cached_property
+    def image(self) -> str | None:
+        return self.view.image(self.stage)
+
+    @cached_property
+    def base(self) -> distros.BaseEnv | None:
+        if self.image is None:
+            return None
+        return distros.base_environment(self.image)
+
+    @cached_property
+    def instructions(self) -> list[Instruction]:
+        """Every instruction this stage's build runs, ancestors first."""
+        out: list[Instruction] = []
+        for st in reversed(self.view.ancestry(self.stage)):
+            out.extend(st.body)
+        return out
+
+    def commands(self) -> Iterator[tuple[Instruction, Command]]:
+        """Shell commands that run on this platform (or may: undecided guards)."""
+        model = self.view.model
+        for ins in self.instructions:
+            if ins.name != "RUN":
+                continue
+            for script in model.scripts(ins):
+                for cmd in script.commands:
+                    if cmd.guard.runs_on(self.arch) is False:
+                        continue
+                    yield ins, cmd.effective()
+
+    @cached_property
+    def installs(self) -> list[PackageInstall]:
+        out = []
+        for ins, cmd in self.commands():
+            found = package_install(cmd)
+            if found:
+                out.append(PackageInstall(found[0], found[1], ins, cmd))
+        return out
+
+    @property
+    def package_manager(self) -> str | None:
+        if self.base and self.base.package_manager:
+            return self.base.package_manager
+        managers = {i.manager for i in self.installs}
+        return managers.pop() if len(managers) == 1 else None
+
+    def installed_before(self, offset: int) -> list[str]:
+        pkgs = list(self.base.packages) if self.base else []
+        for inst in self.installs:
+            if inst.command.span.start < offset:
+                pkgs.extend(inst.packages)
+        return pkgs
+
+    def capabilities_before(self, offset: int) -> set[str]:
+        caps = set(self.base.capabilities) if self.base else set()
+        pm = self.package_manager
+        if pm:
+            caps |= builddeps.provides(pm, self.installed_before(offset))
+        return caps
+
+    def python_before(self, offset: int) -> tuple[tuple[int, int] | None, str]:
+        """The Python pip runs under at ``offset``, and where that comes from."""
+        base = self.base
+        version = base.python if base else None
+        reason = base.python_source if base and version else "unknown base image Python"
+        for ins, cmd in self.commands():
+            if cmd.span.start >= offset:
+                break
+            words = [w.value or "" for w in cmd.words]
+            tool = distros.python_from_tool(words)
+            if tool:
+                version, reason = tool, f"installed by `{' '.join(words[:4])}`"
+                continue
+            found = package_install(cmd)
+            if found and base and version is None:
+                v = distros.python_from_install(found[0], list(found[1]), base)
+                if v is None and any(p.startswith("python3") for p in found[1]):
+                    # python3-pip, python3-dev, python3-venv pull in the default python3.
+                    v = base.apt_python
+                if v:
+                    version, reason = v, f"{found[0]} installs python{v[0]}.{v[1]}"
+        return version, reason
+
+    @cached_property
+    def copies(self) -> list[CopyEntry]:
+        out: list[CopyEntry] = []
+        workdir = "/"
+        for ins in self.instructions:
+            env = self.view.env_before(ins)
+            if ins.name == "WORKDIR":
+                value = expand(ins.args, env, self.view.escape)
+                if value:
+                    workdir = posixpath.normpath(posixpath.join(workdir, value))
+                continue
+            if ins.name not in ("COPY", "ADD") or ins.flag("from") is not None:
+                continue
+            words = [w.value for w in ins.json] if ins.json is not None else [
+                w.value for w in ins.words()
+            ]
+            if len(words) < 2 or ins.heredocs:
+                continue
+            *srcs, dest = (expand(w, env, self.view.escape) or w for w in words)
+            dest_abs = posixpath.join(workdir, dest)
+            if dest.endswith("/") or dest in (".", "./"):
+                dest_abs += "/"
+            out.append(CopyEntry(tuple(srcs), dest_abs, ins))
+        return out
+
+    def workdir_before(self, offset: int) -> str:
+        workdir = "/"
+        for ins in self.instructions:
+            if ins.span.start >= offset:
+                break
+            if ins.name == "WORKDIR":
+                value = expand(ins.args, self.view.env_before(ins), self.view.escape)
+                if value:
+                    workdir = posixpath.normpath(posixpath.join(workdir, value))
+        return workdir
+
+    def context_file(self, image_path: str, before: int) -> str | None:
+        """The build-context path (relative) COPY placed at ``image_path``."""
+        if self.context_dir is None:
+            return None
+        target = posixpath.normpath(image_path)
+        for entry in reversed(self.copies):
+            if entry.instruction.span.start >= before:
+                continue
+            dest = entry.dest
+            is_dir_dest = dest.endswith("/") or len(entry.sources) > 1
+            dest_n = posixpath.normpath(dest)
+            for src in entry.sources:
+                src_n = posixpath.normpath(src)
+                local = self.context_dir / src_n
+                if local.is_dir():
+                    prefix = dest_n.rstrip("/") + "/"
+                    if target.startswith(prefix):
+                        return posixpath.normpath(posixpath.join(src_n, target[len(prefix) :]))
+                    continue
+                placed = posixpath.join(dest_n, posixpath.basename(src_n)) if is_dir_dest else dest_n
+                if posixpath.normpath(placed) == target:
+                    return src_n
+        return None
+
+
+def package_install(cmd: Command) -> tuple[str, tuple[str, ...]] | None:
+    """``(manager, packages)`` when ``cmd`` installs system packages."""
+    if cmd.name is None or cmd.name.value is None:
+        return None
+    prog = posixpath.basename(cmd.name.value)
+    spec = _INSTALL_VERBS.get(prog)
+    if spec is None:
+        return None
+    manager, verbs = spec
+    words = [w.value for w in cmd.args]
+    pkgs: list[str] = []
+    verb_seen = False
+    group = False
+    skip = False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        if w is None:
+            continue
+        if not verb_seen:
+            if w in verbs:
+                verb_seen = True
+                group = w == "groupinstall"
+            elif w == "group" and manager in ("dnf", "yum"):
+                group = True
+            elif w in _VALUE_OPTIONS:
+                skip = True
+            continue
+        if w.startswith("-"):
+            if w in _VALUE_OPTIONS:
+                skip = True
+            continue
+        if group and not w.startswith("@"):
+            w = "@" + w
+        pkgs.append(builddeps.normalize_package(w) if not w.startswith("@") else w)
+    if not verb_seen or not pkgs:
+        return None
+    return manager, tuple(pkgs)
+
+
+def stage_env(view: PlatformView, stage: Stage, context_dir: Path | None) -> StageEnv:
+    key = (stage.index, str(context_dir))
+    cache: dict[tuple[int, str], StageEnv] = view.__dict__.setdefault("_stage_envs", {})
+    env = cache.get(key)
+    if env is None:
+        env = cache[key] = StageEnv(view, stage, context_dir)
+    return env
