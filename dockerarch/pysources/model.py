@@ -1,0 +1,329 @@
+"""The records every Python-source reader returns.
+
+A :class:`PyRequirement` is one requirement *as written somewhere*: in a
+requirements file, a ``pyproject.toml`` array, a ``setup.py`` literal, a lock
+file or a ``pip install`` command line. It carries both the parsed PEP 508 view
+(when there is one) and the exact source span, so rules can report and fixers
+can rewrite the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import (
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from dockerarch.syntax.positions import LineIndex, Span
+
+
+@dataclass(frozen=True, slots=True)
+class SourceIssue:
+    """Something a reader could not read or understand; 1-based line and column."""
+
+    file: Path | None
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PyRequirement:
+    """One requirement with its exact source span.
+
+    ``raw`` is the requirement text as given (the decoded string for TOML,
+    JSON and Python literals; ``name==version`` for lock files). ``end_line``
+    and ``end_column`` are exclusive, like ruff's end locations.
+    """
+
+    raw: str
+    requirement: Requirement | None
+    name: NormalizedName | None
+    pin: Version | None
+    specifier: SpecifierSet
+    marker: Marker | None
+    extras: frozenset[str]
+    url: str | None
+    file: Path | None
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    offset: int
+    end_offset: int
+    origin: str
+    hashes: tuple[str, ...] = ()
+    constraint: bool = False
+    editable: bool = False
+
+    @property
+    def span(self) -> Span:
+        return Span(self.offset, self.end_offset)
+
+
+@dataclass
+class IndexOptions:
+    """Where and in which format pip may fetch packages.
+
+    ``no_binary``/``only_binary`` hold canonical names or ``":all:"`` with pip's
+    mutual-exclusion semantics; ``format_changes`` keeps the raw values in order
+    because a later source (a requirements file read after the command line)
+    applies its changes on top of the earlier state, not as a set union.
+    """
+
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+    find_links: list[str] = field(default_factory=list)
+    no_index: bool = False
+    no_binary: set[str] = field(default_factory=set)
+    only_binary: set[str] = field(default_factory=set)
+    prefer_binary: bool = False
+    pre: bool = False
+    trusted_hosts: list[str] = field(default_factory=list)
+    format_changes: list[tuple[str, str]] = field(default_factory=list)
+
+    def add_no_binary(self, value: str) -> None:
+        self.format_changes.append(("no_binary", value))
+        _update_format(value, self.no_binary, self.only_binary)
+
+    def add_only_binary(self, value: str) -> None:
+        self.format_changes.append(("only_binary", value))
+        _update_format(value, self.only_binary, self.no_binary)
+
+    def allowed_formats(self, name: str) -> frozenset[str]:
+        """``{"binary", "source"}`` minus what the options forbid for ``name``."""
+        key = canonicalize_name(name)
+        if key in self.only_binary:
+            return frozenset({"binary"})
+        if key in self.no_binary:
+            return frozenset({"source"})
+        if ":all:" in self.only_binary:
+            return frozenset({"binary"})
+        if ":all:" in self.no_binary:
+            return frozenset({"source"})
+        return frozenset({"binary", "source"})
+
+    def updated_with(self, later: IndexOptions) -> IndexOptions:
+        """These options with ``later`` (e.g. a requirements file's) applied on top."""
+        out = IndexOptions(
+            index_url=self.index_url,
+            extra_index_urls=[*self.extra_index_urls],
+            find_links=[*self.find_links, *later.find_links],
+            no_index=self.no_index or later.no_index,
+            no_binary=set(self.no_binary),
+            only_binary=set(self.only_binary),
+            prefer_binary=self.prefer_binary or later.prefer_binary,
+            pre=self.pre or later.pre,
+            trusted_hosts=[*self.trusted_hosts, *later.trusted_hosts],
+            format_changes=[*self.format_changes],
+        )
+        if later.index_url is not None:
+            out.index_url = later.index_url
+        out.extra_index_urls.extend(later.extra_index_urls)
+        for kind, value in later.format_changes:
+            if kind == "no_binary":
+                out.add_no_binary(value)
+            else:
+                out.add_only_binary(value)
+        return out
+
+
+def _update_format(value: str, target: set[str], other: set[str]) -> None:
+    # pip: ":all:" resets both sets and wins over everything before it; a later
+    # ":none:" in the same value clears the target again; naming a package
+    # moves it from the other set to this one.
+    items = value.split(",")
+    while ":all:" in items:
+        other.clear()
+        target.clear()
+        target.add(":all:")
+        items = items[items.index(":all:") + 1 :]
+        if ":none:" not in items:
+            return
+    for item in items:
+        if item == ":none:":
+            target.clear()
+            continue
+        key = canonicalize_name(item.strip())
+        if key:
+            other.discard(key)
+            target.add(key)
+
+
+@dataclass
+class RequirementsResult:
+    """What a reader found: requirements in source order, issues, file-level options."""
+
+    requirements: list[PyRequirement] = field(default_factory=list)
+    issues: list[SourceIssue] = field(default_factory=list)
+    options: IndexOptions = field(default_factory=IndexOptions)
+    files: list[Path] = field(default_factory=list)
+
+    def extend(self, other: RequirementsResult) -> None:
+        self.requirements.extend(other.requirements)
+        self.issues.extend(other.issues)
+        self.options = self.options.updated_with(other.options)
+        self.files.extend(f for f in other.files if f not in self.files)
+
+
+_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_EGG = re.compile(r"[#&]egg=([^&#]+)")
+_LENIENT_NAME = re.compile(
+    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(?:[=!<>~@;(]|$)"
+)
+_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
+
+
+@dataclass(frozen=True, slots=True)
+class _Interpretation:
+    requirement: Requirement | None
+    name: NormalizedName | None
+    pin: Version | None
+    specifier: SpecifierSet
+    marker: Marker | None
+    extras: frozenset[str]
+    url: str | None
+    error: str | None
+
+
+def is_url(text: str) -> bool:
+    """A URL pip would fetch (``https://``, ``git+ssh://``, ``file:``), not a Windows drive."""
+    m = _URL_START.match(text)
+    return m is not None and m.end() > 2
+
+
+def interpret(text: str) -> _Interpretation:
+    """Read a requirement string the way pip's install_req_from_line would classify it."""
+    text = text.strip()
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        return _non_pep508(text, str(exc))
+    pin = exact_pin(req.specifier)
+    name = canonicalize_name(req.name)
+    if pin is None and req.url and not req.specifier:
+        file_name, file_version = _archive_name_version(req.url)
+        if file_name == name:
+            pin = file_version
+    return _Interpretation(
+        req, name, pin, req.specifier, req.marker, frozenset(req.extras), req.url, None
+    )
+
+
+def exact_pin(specifier: SpecifierSet) -> Version | None:
+    """The single version ``specifier`` allows by ``==``/``===`` (no wildcards), if any."""
+    pins: set[Version] = set()
+    for spec in specifier:
+        if spec.operator in ("==", "===") and not spec.version.endswith(".*"):
+            try:
+                pins.add(Version(spec.version))
+            except InvalidVersion:
+                return None
+    return pins.pop() if len(pins) == 1 else None
+
+
+def _non_pep508(text: str, error: str) -> _Interpretation:
+    url_like = is_url(text)
+    location, sep, marker_text = text.partition("; " if url_like else ";")
+    location = location.strip()
+    marker: Marker | None = None
+    if sep:
+        try:
+            marker = Marker(marker_text.strip())
+        except InvalidMarker:
+            marker = None
+    bare = location.split("[", 1)[0] if not url_like else location
+    path_like = (
+        bare.startswith((".", "/", "~"))
+        or "/" in bare
+        or "\\" in bare
+        or bare.lower().endswith(_ARCHIVE_SUFFIXES)
+    )
+    if url_like or path_like:
+        name, pin = _archive_name_version(location)
+        egg = _EGG.search(location)
+        if egg:
+            name = _valid_name(egg.group(1))
+        return _Interpretation(None, name, pin, SpecifierSet(), marker, frozenset(), location, None)
+    lenient = _LENIENT_NAME.match(text)
+    name = _valid_name(lenient.group(1)) if lenient else None
+    # ${VAR} references are expanded by pip from the build environment; they
+    # are expected here, not an error in the file.
+    problem = None if "$" in text else error
+    return _Interpretation(None, name, None, SpecifierSet(), marker, frozenset(), None, problem)
+
+
+def _valid_name(text: str) -> NormalizedName | None:
+    if re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", text):
+        return canonicalize_name(text)
+    return None
+
+
+def _archive_name_version(location: str) -> tuple[NormalizedName | None, Version | None]:
+    path = unquote(urlsplit(location).path) if is_url(location) else location
+    base = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    try:
+        if base.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(base)
+            return name, version
+        if base.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(base)
+    except (ValueError, InvalidVersion):
+        pass
+    return None, None
+
+
+def make_requirement(
+    raw: str,
+    *,
+    file: Path | None,
+    lines: LineIndex,
+    span: Span,
+    origin: str,
+    parse_as: str | None = None,
+    hashes: tuple[str, ...] = (),
+    constraint: bool = False,
+    editable: bool = False,
+) -> tuple[PyRequirement, str | None]:
+    """Build a :class:`PyRequirement` for ``raw`` at ``span`` of a text indexed by ``lines``.
+
+    ``parse_as`` replaces ``raw`` for parsing when the source is not PEP 508
+    (a Poetry table entry, a lock file pin). Returns the requirement and a
+    message when the text is not a valid requirement.
+    """
+    info = interpret(raw if parse_as is None else parse_as)
+    start = lines.position(span.start)
+    end = lines.position(span.end)
+    req = PyRequirement(
+        raw=raw,
+        requirement=info.requirement,
+        name=info.name,
+        pin=info.pin,
+        specifier=info.specifier,
+        marker=info.marker,
+        extras=info.extras,
+        url=info.url,
+        file=file,
+        line=start.line,
+        column=start.column,
+        end_line=end.line,
+        end_column=end.column,
+        offset=start.offset,
+        end_offset=end.offset,
+        origin=origin,
+        hashes=hashes,
+        constraint=constraint,
+        editable=editable,
+    )
+    return req, info.error
