@@ -1,0 +1,5 @@
+"""``python -m dockerarch``."""
+
+from dockerarch.cli import main
+
+raise SystemExit(main())

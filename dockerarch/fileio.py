@@ -1,0 +1,151 @@
+"""Reading Dockerfiles with one-line errors, and writing them back atomically.
+
+Every read failure becomes a :class:`FileError` whose message fits after
+``dockerarch: <path>: `` on one line, so the CLI never shows a traceback for
+a bad input file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# UTF-32 first: its little-endian BOM starts with UTF-16's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+class FileError(Exception):
+    """A file that cannot be read or written; ``str()`` is the one-line problem."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        super().__init__(problem)
+        self.path = os.fspath(path)
+        self.problem = problem
+
+
+class FileChangedError(FileError):
+    """The file changed on disk after it was read; writing would lose that change."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    text: str
+    #: Modification time when read, for :func:`write_atomic`'s change check.
+    mtime_ns: int
+
+
+def decode(data: bytes, path: str | os.PathLike[str]) -> str:
+    """``data`` as text, or :class:`FileError` saying why it is not a UTF-8 text file.
+
+    A UTF-8 byte order mark is kept: the parser records it so that fixes
+    write it back.
+    """
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            raise FileError(path, f"file is {name}; dockerarch reads UTF-8")
+    if b"\0" in data:
+        raise FileError(path, "binary file (contains NUL bytes), not a Dockerfile")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise FileError(
+            path,
+            f"not valid UTF-8: byte 0x{data[e.start]:02x} at line {line}, byte {column}",
+        ) from None
+
+
+def read_source(path: Path) -> Source:
+    """Read and decode ``path``; every failure is a :class:`FileError`."""
+    try:
+        with open(path, "rb") as f:
+            mtime_ns = os.fstat(f.fileno()).st_mtime_ns
+            data = f.read()
+    except OSError as e:
+        raise FileError(path, _os_problem(path, e)) from None
+    return Source(path, decode(data, path), mtime_ns)
+
+
+def _os_problem(path: Path, e: OSError) -> str:
+    if e.errno == errno.ENOENT and os.path.islink(path):
+        return f"cannot read: broken symbolic link to '{os.readlink(path)}'"
+    if e.errno == errno.ELOOP:
+        return "cannot read: symbolic link loop"
+    if e.errno == errno.EISDIR:
+        return "cannot read: is a directory"
+    reason = (e.strerror or type(e).__name__).lower()
+    return f"cannot read: {reason}"
+
+
+def write_atomic(path: Path, text: str, expected_mtime_ns: int | None = None) -> None:
+    """Replace ``path``'s content with ``text`` (UTF-8) in one step.
+
+    The text goes to a temporary file in the same directory, is fsynced and
+    then renamed over the target, so readers see the old or the new file,
+    never half of one. The file keeps its permission bits; a symbolic link
+    keeps pointing at its (rewritten) target. With ``expected_mtime_ns``
+    (from :class:`Source`), a file modified since it was read is left alone
+    and :class:`FileChangedError` raised.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        st: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise FileError(path, f"cannot write: {(e.strerror or str(e)).lower()}") from None
+    if expected_mtime_ns is not None and (st is None or st.st_mtime_ns != expected_mtime_ns):
+        raise FileChangedError(path, "file changed on disk since it was read; not overwritten")
+    mode = stat.S_IMODE(st.st_mode) if st is not None else _default_mode()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        raise FileError(path, f"cannot write: {(e.strerror or str(e)).lower()}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException as e:
+        os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise FileError(path, f"cannot write: {(e.strerror or str(e)).lower()}") from None
+        raise
+    _fsync_dir(target.parent)
+
+
+def _default_mode() -> int:
+    # The mode open() would give a new file: 0o666 minus the umask, which
+    # can only be read by setting it.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not every platform or filesystem
+    # lets a directory be opened or synced, and the data is safe either way.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

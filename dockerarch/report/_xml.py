@@ -1,0 +1,18 @@
+"""Helpers shared by the XML formats."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+# Characters XML 1.0 cannot hold at all, not even escaped.
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def text(value: str) -> str:
+    return _INVALID.sub("\ufffd", value)
+
+
+def serialize(root: ET.Element) -> str:
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
