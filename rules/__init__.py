@@ -7,6 +7,13 @@ a module exposing ``RULES``, a sequence of :class:`dockerarch.engine.Rule`.
 
 from __future__ import annotations
 
-from dockerarch_rules import platform_flags
+from dockerarch_rules import base_images, platform_args, platform_flags, python, suppression, syntax
 
-RULES = (*platform_flags.RULES,)
+RULES = (
+    *syntax.RULES,
+    *platform_flags.RULES,
+    *platform_args.RULES,
+    *base_images.RULES,
+    *python.RULES,
+    *suppression.RULES,
+)
