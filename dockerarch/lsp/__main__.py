@@ -1,0 +1,5 @@
+"""``python -m dockerarch.lsp``."""
+
+from dockerarch.lsp import main
+
+raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""dockerarch diagnostics as LSP diagnostics.
+
+Each LSP diagnostic carries in ``data`` the document version it was computed
+for, its span and its fix, as offsets into the document text the editor
+holds, so a code action request needs no re-analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from dockerarch.diagnostics import Diagnostic, Edit, ExternalLocation, Fix, Severity
+from dockerarch.engine import Result, rule_by_code
+from dockerarch.lsp.positions import DocumentIndex
+from dockerarch.syntax import Span
+
+SOURCE = "dockerarch"
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+}
+
+
+def bom_shift(result: Result, source: str) -> int:
+    """How far offsets into the tree's text sit from offsets into ``source``.
+
+    The parser drops a leading BOM; an editor may keep it in the buffer.
+    """
+    return len(source) - len(result.tree.text)
+
+
+def file_uri(path: Path) -> str:
+    return path.as_uri() if path.is_absolute() else str(path)
+
+
+def resolve(path: Path, base: Path | None) -> Path:
+    """A path a rule reported, made absolute against the build context."""
+    return base / path if base is not None and not path.is_absolute() else path
+
+
+def to_lsp(
+    result: Result,
+    index: DocumentIndex,
+    version: int | None,
+    read_text: Callable[[Path], str | None],
+    base: Path | None,
+) -> list[types.Diagnostic]:
+    """``result``'s diagnostics for the editor; ``base`` resolves relative file paths."""
+    shift = bom_shift(result, index.text)
+    return [_one(d, index, version, shift, read_text, base) for d in result.diagnostics]
+
+
+def _one(
+    d: Diagnostic,
+    index: DocumentIndex,
+    version: int | None,
+    shift: int,
+    read_text: Callable[[Path], str | None],
+    base: Path | None,
+) -> types.Diagnostic:
+    span = Span(d.span.start + shift, d.span.end + shift)
+    rule = rule_by_code(d.code)
+    related = None
+    if d.external is not None:
+        related = [
+            types.DiagnosticRelatedInformation(
+                location=_external_location(d.external, index.encoding, read_text, base),
+                message=d.message,
+            )
+        ]
+    data: dict[str, Any] = {"version": version, "span": [span.start, span.end]}
+    if d.fix is not None:
+        data["fix"] = _fix_data(d.fix, shift, base)
+    return types.Diagnostic(
+        range=index.range(span),
+        message=d.message,
+        severity=_SEVERITY[d.severity],
+        code=d.code,
+        code_description=types.CodeDescription(href=rule.url) if rule else None,
+        source=SOURCE,
+        related_information=related,
+        data=data,
+    )
+
+
+def _fix_data(fix: Fix, shift: int, base: Path | None) -> dict[str, Any]:
+    edits = []
+    for e in fix.edits:
+        # Edits of other files index those files; only the Dockerfile's shift.
+        s = 0 if e.path is not None else shift
+        path = str(resolve(e.path, base)) if e.path is not None else None
+        edits.append([e.span.start + s, e.span.end + s, e.content, path])
+    return {"message": fix.message, "applicability": fix.applicability.value, "edits": edits}
+
+
+def fix_from_data(data: object) -> tuple[str, str, list[Edit]] | None:
+    """(message, applicability, edits) from a diagnostic's ``data``; None if absent or bad."""
+    if not isinstance(data, dict) or not isinstance(data.get("fix"), dict):
+        return None
+    fix = data["fix"]
+    try:
+        edits = [
+            Edit(Span(int(s), int(e)), str(content), Path(path) if path else None)
+            for s, e, content, path in fix["edits"]
+        ]
+        return str(fix["message"]), str(fix["applicability"]), edits
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _external_location(
+    ext: ExternalLocation,
+    encoding: str,
+    read_text: Callable[[Path], str | None],
+    base: Path | None,
+) -> types.Location:
+    path = resolve(ext.path, base)
+    text = read_text(path)
+    if text is None:
+        # Without the text, code-point columns are the best guess.
+        rng = types.Range(
+            start=types.Position(line=ext.line - 1, character=ext.column - 1),
+            end=types.Position(line=ext.end_line - 1, character=ext.end_column - 1),
+        )
+    else:
+        idx = DocumentIndex(text, encoding)
+        start = _offset(idx, ext.line, ext.column)
+        end = _offset(idx, ext.end_line, ext.end_column)
+        rng = idx.range(Span(start, max(start, end)))
+    return types.Location(uri=file_uri(path), range=rng)
+
+
+def _offset(idx: DocumentIndex, line: int, column: int) -> int:
+    line0 = max(0, min(line - 1, idx.line_count - 1))
+    return idx.line_start(line0) + min(max(column - 1, 0), len(idx.line_text(line0)))

@@ -1,0 +1,87 @@
+"""Hover text: where a FROM image is published, and what an ignored rule is."""
+
+from __future__ import annotations
+
+import re
+
+from dockerarch.engine import Settings, rule_by_code
+from dockerarch.imageref import parse_image_ref
+from dockerarch.knowledge.images import image_platforms
+from dockerarch.model import Model, Stage, build_model
+from dockerarch.platforms import Platform
+from dockerarch.suppressions import find_suppressions
+from dockerarch.syntax import Dockerfile, Span
+
+_CODE = re.compile(r"DA\d{3}", re.IGNORECASE)
+
+
+def hover_at(tree: Dockerfile, offset: int, settings: Settings) -> tuple[str, Span] | None:
+    """Markdown for the thing at ``offset`` (into ``tree.text``) and its span."""
+    return _rule_code(tree, offset) or _from_image(tree, offset, settings)
+
+
+def _rule_code(tree: Dockerfile, offset: int) -> tuple[str, Span] | None:
+    for sup in find_suppressions(tree):
+        if not (sup.span.start <= offset <= sup.span.end):
+            continue
+        for m in _CODE.finditer(tree.text, sup.span.start, sup.span.end):
+            if m.start() <= offset <= m.end():
+                span = Span(m.start(), m.end())
+                rule = rule_by_code(m.group())
+                if rule is None:
+                    return f"`{m.group().upper()}`: no installed rule has this code.", span
+                text = (
+                    f"**{rule.code}** `{rule.name}`: {rule.summary}\n\n[Documentation]({rule.url})"
+                )
+                return text, span
+    return None
+
+
+def _from_image(tree: Dockerfile, offset: int, settings: Settings) -> tuple[str, Span] | None:
+    model = build_model(tree)
+    for stage in model.stages:
+        word = stage.image
+        if word is not None and word.span.start <= offset <= word.span.end:
+            return _image_text(model, stage, settings.platforms), word.span
+    return None
+
+
+def _image_text(model: Model, stage: Stage, targets: tuple[Platform, ...]) -> str:
+    # The same FROM may name different images per target (python:${TAG}-${TARGETARCH}).
+    by_ref: dict[str | None, list[Platform]] = {}
+    for p in targets:
+        view = model.for_platform(p)
+        parent = view.parent(stage)
+        if parent is not None:
+            line = parent.from_.start_line
+            return f"Build stage `{parent.label}` (line {line})."
+        by_ref.setdefault(view.base(stage), []).append(p)
+    assert stage.image is not None
+    parts = []
+    for ref_text, platforms in by_ref.items():
+        on = ", ".join(str(p) for p in platforms)
+        parts.append(_one_image(stage.image.text, ref_text, platforms, on))
+    return "\n\n---\n\n".join(parts)
+
+
+def _one_image(written: str, expanded: str | None, targets: list[Platform], on: str) -> str:
+    if expanded is None:
+        return f"`{written}` depends on a build argument with no known value (for {on})."
+    if expanded.lower() == "scratch":
+        return "`scratch` is the empty image: every platform has it."
+    ref = parse_image_ref(expanded)
+    if ref is None:
+        return f"`{expanded}` is not a valid image reference."
+    known = image_platforms(ref)
+    if known is None:
+        return f"`{ref.familiar}`: not in the offline image snapshot; its platforms are unknown."
+    listed = ", ".join(f"`{p}`" for p in sorted(known.platforms))
+    lines = [f"`{ref.familiar}` is published for {listed}."]
+    missing = [str(p) for p in targets if not known.supports(p)]
+    if missing:
+        lines.append(f"Not published for the target {', '.join(missing)}.")
+    source = known.source
+    if known.last_listed is not None:
+        source += f"; tag last listed {known.last_listed.isoformat()}"
+    lines.append(f"_Source: {source}._")
+    return "\n\n".join(lines)
