@@ -394,7 +394,8 @@ def test_unreadable_inputs_become_issues(tmp_path: Path) -> None:
 @given(
     text=st.text(
         alphabet=st.sampled_from(list("ab=<>;#\\ -\t\r\n'\"[],.@:/${}~é"))
-        | st.characters(exclude_categories=["Cs"]),
+        | st.characters(max_codepoint=0xD7FF)
+        | st.characters(min_codepoint=0xE000),
         max_size=200,
     )
 )
@@ -636,7 +637,7 @@ def test_setup_py() -> None:
         ("project/setup.py [install_requires]", "pyyaml==6.0.1", "pyyaml==6.0.1", (21, 26, 21, 39)),
     ]  # fmt: skip
     assert [(i.line, i.column) for i in result.issues] == [(17, 56), (18, 20)]
-    assert "FormattedString" in result.issues[0].message
+    assert "FormattedString is not a string literal" in result.issues[0].message
     assert "setup_requires" in result.issues[1].message
 
 
@@ -680,11 +681,33 @@ def test_setup_py_multiline_string_positions(tmp_path: Path) -> None:
     ]
 
 
-def test_setup_py_syntax_error(tmp_path: Path) -> None:
-    write(tmp_path / "setup.py", "from setuptools import setup\nsetup(install_requires=[\n")
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from setuptools import setup\nsetup(install_requires=[\n",
+        "setup(install_requires=[\0])",
+        # Deep enough to crash libcst's native parser if it were not screened.
+        "from setuptools import setup\nsetup(install_requires=" + "[" * 2000 + "]" * 2000 + ")",
+        "from setuptools import setup\nsetup(install_requires=[" + "+".join(["'a'"] * 20000) + "])",
+    ],
+)
+def test_setup_py_unparsable(tmp_path: Path, source: str) -> None:
+    write(tmp_path / "setup.py", source)
     result = read_project_file(Path("setup.py"), tmp_path)
     assert result.requirements == []
     assert len(result.issues) == 1 and "cannot be parsed" in result.issues[0].message
+
+
+def test_setup_py_bytes_and_crlf(tmp_path: Path) -> None:
+    source = 'from setuptools import setup\r\nsetup(install_requires=[b"x", "a" "y",\r\n "z"])\r\n'
+    (tmp_path / "setup.py").write_bytes(source.encode())
+    result = read_project_file(Path("setup.py"), tmp_path)
+    assert [(r.raw, where(r)) for r in result.requirements] == [
+        ("ay", (2, 31, 2, 38)),
+        ("z", (3, 3, 3, 4)),
+    ]
+    assert [(i.line, i.column) for i in result.issues] == [(2, 25)]
+    assert "bytes is not a string literal" in result.issues[0].message
 
 
 def test_setup_cfg() -> None:

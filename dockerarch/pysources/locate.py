@@ -14,13 +14,22 @@ import contextlib
 import json
 import re
 import sys
+from typing import Any
 
 from dockerarch.syntax.positions import Span
 
 if sys.version_info >= (3, 11):
-    import tomllib as tomllib
+    import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+TOMLDecodeError = tomllib.TOMLDecodeError
+
+
+def load_toml(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = tomllib.loads(text)
+    return data
+
 
 KeyPath = tuple[str | int, ...]
 
@@ -154,7 +163,7 @@ class _Toml(_Scanner):
             ch = self.peek()
             if ch in ('"', "'"):
                 self.string()
-                keys.append(tomllib.loads(f"k = {self.text[start : self.pos]}")["k"])
+                keys.append(load_toml(f"k = {self.text[start : self.pos]}")["k"])
             else:
                 m = _BARE_KEY.match(self.text, self.pos)
                 if not m:
@@ -241,7 +250,7 @@ def locate_toml(text: str) -> Located:
     scanner = _Toml(text)
     try:
         return scanner.run()
-    except (_Stop, IndexError, ValueError, tomllib.TOMLDecodeError):
+    except (_Stop, IndexError, ValueError, TOMLDecodeError):
         return scanner.out
 
 

@@ -11,7 +11,14 @@ from typing import Any
 import libcst as cst
 
 from dockerarch.pysources.files import ContextError, display, lexical, read_text_in_root
-from dockerarch.pysources.locate import KeyPath, Located, locate_json, locate_toml, tomllib
+from dockerarch.pysources.locate import (
+    KeyPath,
+    Located,
+    TOMLDecodeError,
+    load_toml,
+    locate_json,
+    locate_toml,
+)
 from dockerarch.pysources.model import RequirementsResult, SourceIssue, make_requirement
 from dockerarch.pysources.poetry import pipenv_requirement, poetry_requirement
 from dockerarch.pysources.reqfile import is_requirements_name, read_requirements_file
@@ -76,8 +83,8 @@ class _Doc:
 
     def load_toml(self) -> dict[str, Any] | None:
         try:
-            data = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
+            data = load_toml(self.text)
+        except TOMLDecodeError as exc:
             at = _TOML_ERROR_AT.search(str(exc))
             line, column = (int(at.group(1)), int(at.group(2))) if at else (1, 1)
             message = f"invalid TOML: {str(exc).splitlines()[0]}"
@@ -323,16 +330,26 @@ def _cfg_requirements(doc: _Doc, pieces: list[tuple[str, int]], label: str) -> N
 def _setup_py(doc: _Doc) -> None:
     try:
         found = list(setup_py_literals(doc.text, doc.lines))
+    except SyntaxError as exc:
+        line, column = exc.lineno or 1, exc.offset or 1
+        doc.result.issues.append(
+            SourceIssue(doc.path, line, column, f"setup.py cannot be parsed: {exc.msg}")
+        )
+        return
     except cst.ParserSyntaxError as exc:
         doc.result.issues.append(
             SourceIssue(doc.path, exc.raw_line, exc.raw_column + 1, "setup.py cannot be parsed")
         )
         return
+    except (ValueError, RecursionError, MemoryError) as exc:
+        doc.issue(0, f"setup.py cannot be parsed: {type(exc).__name__}")
+        return
     for item in found:
         if isinstance(item, Literal):
             _setup_literal(doc, item)
         else:
-            doc.issue(item.offset, f"{item.keyword} value is computed ({item.what}); not analysed")
+            message = f"{item.keyword}: {item.what} is not a string literal; not analysed"
+            doc.issue(item.offset, message)
 
 
 def _setup_literal(doc: _Doc, item: Literal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -101,6 +102,14 @@ class _Collector(cst.CSTVisitor):
             self.calls.append(node)
 
 
+def _evaluated(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes | None:
+    try:
+        return node.evaluated_value
+    except (SyntaxError, ValueError):
+        # An invalid escape such as "\N{NOPE}": not a value Python would accept.
+        return None
+
+
 class _Extractor:
     def __init__(self, wrapper: MetadataWrapper, collector: _Collector, lines: LineIndex) -> None:
         self.positions = wrapper.resolve(PositionProvider)
@@ -138,7 +147,7 @@ class _Extractor:
 
     def string(self, node: cst.BaseExpression, keyword: str) -> Iterator[Literal | Skipped]:
         if isinstance(node, cst.SimpleString):
-            value = node.evaluated_value
+            value = _evaluated(node)
             if isinstance(value, str):
                 whole = self.span(node)
                 skip = len(node.prefix) + len(node.quote)
@@ -147,11 +156,12 @@ class _Extractor:
                 yield Literal(value, inner, keyword, body == value)
                 return
         elif isinstance(node, cst.ConcatenatedString):
-            joined = node.evaluated_value
+            joined = _evaluated(node)
             if isinstance(joined, str):
                 yield Literal(joined, self.span(node), keyword, False)
                 return
-        yield self.skipped(node, keyword, type(node).__name__)
+        text_like = isinstance(node, cst.SimpleString | cst.ConcatenatedString)
+        yield self.skipped(node, keyword, "bytes" if text_like else type(node).__name__)
 
     def extras(
         self, node: cst.BaseExpression, seen: frozenset[str] = frozenset()
@@ -164,7 +174,7 @@ class _Extractor:
             return
         for element in node.elements:
             if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
-                extra = element.key.evaluated_value
+                extra = _evaluated(element.key)
                 if isinstance(extra, str):
                     yield from self.values(element.value, f"{_DICT_KEYWORD}[{extra}]")
                     continue
@@ -174,8 +184,13 @@ class _Extractor:
 def setup_py_literals(source: str, lines: LineIndex) -> Iterator[Literal | Skipped]:
     """Requirement literals of every ``setup()`` call in ``source`` (indexed by ``lines``).
 
-    libcst.ParserSyntaxError propagates for code libcst cannot parse.
+    Raises SyntaxError (or ValueError, RecursionError) for code Python cannot
+    parse, and libcst.ParserSyntaxError for code libcst cannot parse.
     """
+    # libcst's native parser can overflow the C stack (a crash, not an
+    # exception) on pathologically deep expressions; CPython's parser refuses
+    # those with an exception, so it screens the source first.
+    ast.parse(source)
     wrapper = MetadataWrapper(cst.parse_module(source))
     collector = _Collector()
     wrapper.visit(collector)
