@@ -6,9 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePath
-from typing import Any
-
-import libcst as cst
+from typing import TYPE_CHECKING, Any
 
 from dockerarch.pysources.files import ContextError, display, lexical, read_text_in_root
 from dockerarch.pysources.locate import (
@@ -22,8 +20,10 @@ from dockerarch.pysources.locate import (
 from dockerarch.pysources.model import RequirementsResult, SourceIssue, make_requirement
 from dockerarch.pysources.poetry import pipenv_requirement, poetry_requirement
 from dockerarch.pysources.reqfile import is_requirements_name, read_requirements_file
-from dockerarch.pysources.setuppy import Literal, setup_py_literals
 from dockerarch.syntax.positions import LineIndex, Span
+
+if TYPE_CHECKING:
+    from dockerarch.pysources.setuppy import Literal
 
 _TOML_ERROR_AT = re.compile(r"line (\d+), column (\d+)")
 
@@ -328,6 +328,11 @@ def _cfg_requirements(doc: _Doc, pieces: list[tuple[str, int]], label: str) -> N
 
 
 def _setup_py(doc: _Doc) -> None:
+    # libcst costs ~150 ms to import: only a build context with a setup.py pays it.
+    import libcst as cst
+
+    from dockerarch.pysources.setuppy import Literal, setup_py_literals
+
     try:
         found = list(setup_py_literals(doc.text, doc.lines))
     except SyntaxError as exc:
