@@ -7,9 +7,10 @@ third-party pack.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -89,8 +90,6 @@ def rule(
     def wrap(fn: Callable[[Context], Iterable[Diagnostic]]) -> Rule:
         doc = (fn.__doc__ or "").strip()
         summary, _, body = doc.partition("\n")
-        import inspect
-
         return Rule(
             code=code,
             name=name,
@@ -160,6 +159,8 @@ class Context:
     context_dir: Path | None
     rule: Rule | None = None
     notes: list[str] = field(default_factory=list)
+    #: Facts several rules derive from the same file (pip installs, say), computed once.
+    cache: dict[object, object] = field(default_factory=dict)
 
     @property
     def platforms(self) -> tuple[Platform, ...]:
@@ -234,8 +235,6 @@ def check_text(
 
 
 def _with_severity(diags: Iterable[Diagnostic], settings: Settings) -> Iterator[Diagnostic]:
-    from dataclasses import replace
-
     for d in diags:
         override = settings.severity.get(d.code)
         yield replace(d, severity=override) if override else d

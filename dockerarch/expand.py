@@ -9,6 +9,7 @@ result unknown, so no rule reasons from a guess.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
@@ -39,10 +40,8 @@ def references(word: str, escape: str = "\\") -> list[str]:
                 seen.append(key)
             return False
 
-    try:
+    with contextlib.suppress(Unknown):
         _Expander(word, _Recorder(), escape).run()
-    except Unknown:
-        pass
     return seen
 
 

@@ -165,6 +165,8 @@ class PlatformView:
         self.model = model
         self.platform = platform
         self.escape = model.tree.escape
+        #: Derived per-stage facts (stageenv.StageEnv), keyed by their builders.
+        self.cache: dict[object, object] = {}
         self.platform_values = {
             **platform.args(),
             "BUILDPLATFORM": str(platform),
@@ -238,9 +240,6 @@ class PlatformView:
                     dep = self.model.stage_named(ref)
                     if dep is not None and dep.index < st.index:
                         todo.append(dep)
-                    elif ref and dep is None and not _looks_like_image(ref):
-                        # An unresolvable reference: stay conservative.
-                        pass
         return frozenset(seen)
 
     def _stage_refs(self, ins: Instruction, stage: Stage) -> list[str]:
@@ -312,10 +311,6 @@ class PlatformView:
         if kv.key in self.global_env:
             return self.global_env[kv.key]
         return None
-
-
-def _looks_like_image(ref: str) -> bool:
-    return "/" in ref or ":" in ref or "." in ref
 
 
 def build_model(tree: Dockerfile) -> Model:

@@ -144,7 +144,7 @@ class StageEnv:
         base = self.base
         version = base.python if base else None
         reason = base.python_source if base and version else "unknown base image Python"
-        for ins, cmd in self.commands():
+        for _, cmd in self.commands():
             if cmd.span.start >= offset:
                 break
             words = [w.value or "" for w in cmd.words]
@@ -175,9 +175,11 @@ class StageEnv:
                 continue
             if ins.name not in ("COPY", "ADD") or ins.flag("from") is not None:
                 continue
-            words = [w.value for w in ins.json] if ins.json is not None else [
-                w.value for w in ins.words()
-            ]
+            words = (
+                [w.value for w in ins.json]
+                if ins.json is not None
+                else [w.value for w in ins.words()]
+            )
             if len(words) < 2 or ins.heredocs:
                 continue
             *srcs, dest = (expand(w, env, self.view.escape) or w for w in words)
@@ -217,7 +219,9 @@ class StageEnv:
                     if target.startswith(prefix):
                         return posixpath.normpath(posixpath.join(src_n, target[len(prefix) :]))
                     continue
-                placed = posixpath.join(dest_n, posixpath.basename(src_n)) if is_dir_dest else dest_n
+                placed = (
+                    posixpath.join(dest_n, posixpath.basename(src_n)) if is_dir_dest else dest_n
+                )
                 if posixpath.normpath(placed) == target:
                     return src_n
         return None
@@ -265,9 +269,9 @@ def package_install(cmd: Command) -> tuple[str, tuple[str, ...]] | None:
 
 
 def stage_env(view: PlatformView, stage: Stage, context_dir: Path | None) -> StageEnv:
-    key = (stage.index, str(context_dir))
-    cache: dict[tuple[int, str], StageEnv] = view.__dict__.setdefault("_stage_envs", {})
-    env = cache.get(key)
-    if env is None:
-        env = cache[key] = StageEnv(view, stage, context_dir)
+    """The (cached) environment of ``stage`` as ``view``'s platform builds it."""
+    key = ("stage_env", stage.index, context_dir)
+    env = view.cache.get(key)
+    if not isinstance(env, StageEnv):
+        env = view.cache[key] = StageEnv(view, stage, context_dir)
     return env

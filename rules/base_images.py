@@ -17,9 +17,9 @@ def _platforms(ctx: Context, ref: ImageRef) -> ImagePlatforms | None:
         return known
     from dockerarch.knowledge.registry import RegistryClient, RegistryError
 
-    client = ctx.__dict__.get("_registry")
-    if client is None:
-        client = ctx.__dict__["_registry"] = RegistryClient(cache_dir=ctx.settings.cache_dir)
+    client = ctx.cache.get("registry")
+    if not isinstance(client, RegistryClient):
+        client = ctx.cache["registry"] = RegistryClient(cache_dir=ctx.settings.cache_dir)
     try:
         return client.platforms(ref)
     except RegistryError as e:

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import default_environment
 from packaging.version import Version
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import builddeps, pypi
+from dockerarch.knowledge.pypi import Libc
 from dockerarch.model import Stage
 from dockerarch.pysources import (
     IndexOptions,
@@ -40,11 +42,12 @@ class PipSite:
 
 def pip_sites(ctx: Context) -> list[PipSite]:
     """Every pip install in the file, with requirements from the build context."""
-    cache = ctx.__dict__.setdefault("_pip_sites", None)
-    if cache is not None:
-        return list(cache)
+    cached = ctx.cache.get("pip_sites")
+    if isinstance(cached, list):
+        return cached
     sites: list[PipSite] = []
-    views = ctx.views()
+    # Where COPY put files does not depend on the platform: any view will do.
+    view = ctx.views()[0]
     for stage in ctx.model.stages:
         for ins in stage.body:
             if ins.name != "RUN":
@@ -54,29 +57,16 @@ def pip_sites(ctx: Context) -> list[PipSite]:
                     cmd = raw_cmd.effective()
                     words = [w.value if w.value is not None else w.text for w in cmd.words]
                     found = pip_install_args(words)
-                    if found is None:
-                        continue
-                    _, install = found
-                    sites.append(
-                        _site(
-                            ctx,
-                            views[0].model.for_platform(views[0].platform),
-                            stage,
-                            ins,
-                            cmd,
-                            install,
-                        )
-                    )
-    ctx.__dict__["_pip_sites"] = sites
+                    if found is not None:
+                        senv = stage_env(view, stage, ctx.context_dir)
+                        sites.append(_site(ctx, senv, ins, cmd, found[1]))
+    ctx.cache["pip_sites"] = sites
     return sites
 
 
 def _site(
-    ctx: Context, view: object, stage: Stage, ins: Instruction, cmd: Command, install: PipInstall
+    ctx: Context, senv: StageEnv, ins: Instruction, cmd: Command, install: PipInstall
 ) -> PipSite:
-    from dockerarch.model import PlatformView
-
-    assert isinstance(view, PlatformView)
     reqs: list[tuple[PyRequirement, Span]] = []
     options: IndexOptions = install
     for arg in install.requirements:
@@ -85,7 +75,6 @@ def _site(
             arg.text, file=None, lines=ctx.tree.lines, span=word.span, origin="command line"
         )
         reqs.append((req, word.span))
-    senv = stage_env(view, stage, ctx.context_dir)
     for arg in install.requirement_files:
         word = cmd.words[arg.word]
         image_path = posixpath.join(senv.workdir_before(ins.span.start), arg.text)
@@ -100,7 +89,7 @@ def _site(
         options = options.updated_with(result.options)
         for req in result.requirements:
             reqs.append((req, word.span))
-    return PipSite(stage, ins, cmd, install, tuple(reqs), options)
+    return PipSite(senv.stage, ins, cmd, install, tuple(reqs), options)
 
 
 @dataclass(frozen=True)
@@ -111,7 +100,7 @@ class _Answer:
     wheel: pypi.WheelAnswer
     python: tuple[int, int] | None
     python_reason: str
-    libc: str
+    libc: Libc
     libc_version: tuple[int, int] | None
     env: StageEnv
 
@@ -127,36 +116,45 @@ def _answers(ctx: Context, site: PipSite, req: PyRequirement) -> list[_Answer]:
             continue
         senv = stage_env(view, site.stage, ctx.context_dir)
         python, reason = senv.python_before(site.command.span.start)
-        if req.marker is not None and python is not None:
-            marker_env = {
-                "python_version": f"{python[0]}.{python[1]}",
-                "platform_machine": {"amd64": "x86_64", "arm64": "aarch64"}.get(
-                    view.platform.arch, view.platform.arch
-                ),
-                "sys_platform": "linux",
-                "platform_system": "Linux",
-                "os_name": "posix",
-            }
-            try:
-                if not req.marker.evaluate(marker_env):
-                    continue
-            except Exception:
-                pass
+        if not _marker_holds(req, python, view.platform.arch):
+            continue
         version = req.pin or pypi.choose_version(req.name, req.specifier, python)
         if version is None:
             continue
         base = senv.base
-        libc = base.libc if base and base.libc else "glibc"
+        libc: Libc = "musl" if base and base.libc == "musl" else "glibc"
         lv = base.libc_version if base else None
         libc_version = (lv[0], lv[1]) if lv is not None else None
         arch = view.platform.arch
-        wheel = pypi.wheel_platforms(req.name, version, python, libc, libc_version, [arch])[arch]  # type: ignore[arg-type]
+        wheel = pypi.wheel_platforms(req.name, version, python, libc, libc_version, [arch])[arch]
         out.append(
             _Answer(
                 arch, str(view.platform), version, wheel, python, reason, libc, libc_version, senv
             )
         )
     return out
+
+
+_MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def _marker_holds(req: PyRequirement, python: tuple[int, int] | None, arch: str) -> bool:
+    """False only when the requirement's marker rules this platform out."""
+    if req.marker is None or python is None:
+        return True
+    # The host's environment fills the keys a container does not change the meaning of.
+    env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
+    return req.marker.evaluate(
+        {
+            **env,
+            "python_version": f"{python[0]}.{python[1]}",
+            "python_full_version": f"{python[0]}.{python[1]}.0",
+            "platform_machine": _MACHINE.get(arch, arch),
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+        }
+    )
 
 
 def _external(req: PyRequirement) -> ExternalLocation | None:
@@ -248,7 +246,7 @@ def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
                 bad.libc_version,
                 [a.arch for a in answers],
                 at_least=bad.version,
-            )  # type: ignore[arg-type]
+            )
             py = f"cp{bad.python[0]}{bad.python[1]}" if bad.python else "any CPython"
             where = ", ".join(a.platform for a in lack)
             msg = (

@@ -148,12 +148,7 @@ def platform_packages(
         if pinned is None and versions:
             pinned = versions[max(versions, key=lambda v: SemVer.parse(v) or SemVer(0, 0, 0))]
         if pinned is not None:
-            out[dep] = PlatformPackage(
-                dep,
-                tuple(pinned.get("os") or ()),
-                tuple(pinned.get("cpu") or ()),
-                tuple(pinned.get("libc") or ()),
-            )
+            out[dep] = PlatformPackage.from_version(dep, pinned)
     return out
 
 

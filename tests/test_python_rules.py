@@ -56,7 +56,10 @@ def test_numpy_without_arm64_wheel_points_at_requirements_line(tmp_path: Path) -
 
 
 def test_confluent_kafka_on_ubuntu_2004(tmp_path: Path) -> None:
-    text = "FROM ubuntu:20.04\nRUN apt-get install -y python3-pip\nRUN pip3 install confluent-kafka==2.0.2\n"
+    text = (
+        "FROM ubuntu:20.04\nRUN apt-get install -y python3-pip\n"
+        "RUN pip3 install confluent-kafka==2.0.2\n"
+    )
     (d,) = run(tmp_path, text)
     assert d.code == "DA501" and "2.1.0" in d.message
     assert text[d.span.start : d.span.end] == "confluent-kafka==2.0.2"
@@ -98,7 +101,10 @@ def test_requirements_outside_context_are_never_read(tmp_path: Path) -> None:
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (tmp_path / "secret.txt").write_text("numpy==1.18.5\n")
-    text = "FROM ubuntu:20.04\nRUN apt-get install -y python3-pip\nCOPY ../secret.txt /r.txt\nRUN pip3 install -r /r.txt\n"
+    text = (
+        "FROM ubuntu:20.04\nRUN apt-get install -y python3-pip\n"
+        "COPY ../secret.txt /r.txt\nRUN pip3 install -r /r.txt\n"
+    )
     (ctx / "Dockerfile").write_text(text)
     result = check_text(
         text, Settings(), path=ctx / "Dockerfile", context_dir=ctx, rules=py_rules.RULES

@@ -366,6 +366,16 @@ class PlatformPackage:
     cpu: tuple[str, ...] = ()
     libc: tuple[str, ...] = ()
 
+    @classmethod
+    def from_version(cls, name: str, meta: Mapping[str, Any]) -> PlatformPackage:
+        """From the package's registry document for one version."""
+        return cls(
+            name,
+            tuple(meta.get("os") or ()),
+            tuple(meta.get("cpu") or ()),
+            tuple(meta.get("libc") or ()),
+        )
+
     def matches(self, key: str) -> bool:
         os_, cpu, libc = _split_key(key)
         return _allowed(self.os, os_) and _allowed(self.cpu, cpu) and _allowed(self.libc, libc)

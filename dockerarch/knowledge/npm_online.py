@@ -304,12 +304,7 @@ class NpmOnlineProvider:
             doc = self.client.document(dep, abbreviated=True)
             pinned = ((doc or {}).get("versions") or {}).get(str(spec))
             if pinned is not None:
-                out[dep] = PlatformPackage(
-                    dep,
-                    tuple(pinned.get("os") or ()),
-                    tuple(pinned.get("cpu") or ()),
-                    tuple(pinned.get("libc") or ()),
-                )
+                out[dep] = PlatformPackage.from_version(dep, pinned)
         return out
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 from dockerarch.syntax.nodes import (
     Blank,
@@ -136,9 +137,8 @@ class _Parser:
         j = end
         while j > start and t[j - 1] in " \t":
             j -= 1
-        if j > start and t[j - 1] == self.escape:
-            if j - 1 == start or t[j - 2] != self.escape:
-                return j - 1
+        if j > start and t[j - 1] == self.escape and (j - 1 == start or t[j - 2] != self.escape):
+            return j - 1
         return None
 
     def _directive(self, start: int, content_end: int) -> Directive | None:
@@ -265,10 +265,10 @@ class _Parser:
         full = Span(lines[first][0], end)
         hd = tuple(heredocs)
         if ins.inner is not None and hd:
-            inner = _replace(ins.inner, heredocs=hd, span=full, end_line=i)
-            return _replace(ins, inner=inner, span=full, end_line=i, errors=tuple(errors)), i
+            inner = replace(ins.inner, heredocs=hd, span=full, end_line=i)
+            return replace(ins, inner=inner, span=full, end_line=i, errors=tuple(errors)), i
         return (
-            _replace(
+            replace(
                 ins,
                 span=full,
                 end_line=i,
@@ -278,12 +278,6 @@ class _Parser:
             ),
             i,
         )
-
-
-def _replace(ins: Instruction, **changes: object) -> Instruction:
-    from dataclasses import replace
-
-    return replace(ins, **changes)  # type: ignore[arg-type]
 
 
 def _build(line: str, smap: SourceMap, escape: str, lineno: int) -> Instruction:
