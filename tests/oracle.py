@@ -70,6 +70,8 @@ def _value(ins: Instruction, escape: str) -> tuple[str, ...]:
         return tuple(w for w in _WS.split(args) if w)
     if name in ("ENV", "LABEL"):
         words = split_quoted(args, ins.args_map, escape)
+        if not words:
+            return ()
         if "=" not in words[0].text:
             return tuple(_WS.split(args, maxsplit=1))
         out: list[str] = []

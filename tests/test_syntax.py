@@ -64,6 +64,9 @@ CASES = [
     "RUN <<-EOF\n\t\tx\n\t\tEOF\n",
     "RUN a\r\r\nRUN b\r",
     "RUN a \\\r\n\r\n  b\n",
+    "ENV \\ \\\n",
+    'ENV a=""\n',
+    'LABEL ""=x\n',
 ]
 
 

@@ -218,6 +218,7 @@ def split_quoted(text: str, smap: SourceMap, escape: str = "\\") -> list[Word]:
             break
         start = i
         quote = ""
+        blank_ok = False  # a quoted empty string is a word; a lone escape is not
         buf: list[str] = []
         while i < n:
             ch = text[i]
@@ -226,6 +227,7 @@ def split_quoted(text: str, smap: SourceMap, escape: str = "\\") -> list[Word]:
                     break
                 if ch in "'\"":
                     quote = ch
+                    blank_ok = True
                 elif ch == escape:
                     if i + 1 == n:
                         i += 1
@@ -248,7 +250,8 @@ def split_quoted(text: str, smap: SourceMap, escape: str = "\\") -> list[Word]:
             buf.append(ch)
             i += 1
         raw = "".join(buf)
-        out.append(Word(raw, unquote(raw, escape), smap.span_to_source(start, i)))
+        if raw or blank_ok:
+            out.append(Word(raw, unquote(raw, escape), smap.span_to_source(start, i)))
     return out
 
 
