@@ -44,10 +44,31 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformVariant:
+    """What each target architecture should build in place of whole instructions.
+
+    ``span`` covers whole physical lines of one or more consecutive
+    instructions of one stage; ``by_arch`` maps a TARGETARCH value
+    ("amd64", "arm64", ...) to the Dockerfile text that architecture should
+    build there instead (whole lines, ending in a newline; may be empty).
+    Architectures that are not listed keep the original text. ``dockerarch
+    fix --style stages`` turns variants into per-architecture stages; the
+    fix's ``edits`` remain the inline (``case "$TARGETARCH"``) form of the
+    same change.
+    """
+
+    span: Span
+    by_arch: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     message: str
     edits: tuple[Edit, ...]
     applicability: Applicability
+    #: The same change as per-architecture alternatives, when the fix makes
+    #: platforms diverge; empty when every platform gets the same edits.
+    variants: tuple[PlatformVariant, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
