@@ -159,6 +159,9 @@ class Context:
     context_dir: Path | None
     rule: Rule | None = None
     notes: list[str] = field(default_factory=list)
+    #: Checks that could not run as asked (a registry that did not answer);
+    #: always shown, never a finding, never a change of exit code.
+    warnings: list[str] = field(default_factory=list)
     #: Facts several rules derive from the same file (pip installs, say), computed once.
     cache: dict[object, object] = field(default_factory=dict)
 
@@ -203,6 +206,8 @@ class Result:
     diagnostics: list[Diagnostic]
     #: Things --verbose shows: why a check said nothing (unknown Python, say).
     notes: list[str] = field(default_factory=list)
+    #: Checks skipped against the user's wish (``--online`` without an answer).
+    warnings: list[str] = field(default_factory=list)
 
 
 def check_text(
@@ -231,7 +236,7 @@ def check_text(
     ctx.rule = None
     diagnostics = apply_suppressions(tree, diagnostics, settings, active)
     diagnostics.sort(key=lambda d: (d.span.start, d.code, d.message))
-    return Result(path, tree, _dedupe(diagnostics), ctx.notes)
+    return Result(path, tree, _dedupe(diagnostics), ctx.notes, ctx.warnings)
 
 
 def _with_severity(diags: Iterable[Diagnostic], settings: Settings) -> Iterator[Diagnostic]:

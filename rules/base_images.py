@@ -20,10 +20,16 @@ def _platforms(ctx: Context, ref: ImageRef) -> ImagePlatforms | None:
     client = ctx.cache.get("registry")
     if not isinstance(client, RegistryClient):
         client = ctx.cache["registry"] = RegistryClient(cache_dir=ctx.settings.cache_dir)
+    failed = ctx.cache.setdefault("registry-failed", set())
+    assert isinstance(failed, set)
+    if str(ref) in failed:
+        return None
     try:
         return client.platforms(ref)
     except RegistryError as e:
-        ctx.notes.append(f"{ref}: registry look-up skipped: {e}")
+        # Once per image: every platform view asks, and a dead registry costs a timeout each time.
+        failed.add(str(ref))
+        ctx.warnings.append(f"{ref}: platform check skipped, registry did not answer: {e}")
         return None
 
 

@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
                 continue
             for note in result.notes:
                 problems.note(item.name, note)
+            for warning in result.warnings:
+                error(item.name, f"warning: {warning}")
             reports.append(FileReport(item.name, result.tree, result.diagnostics, item.context_dir))
     except (ConfigError, UsageError) as e:
         error(None, str(e))

@@ -148,6 +148,9 @@ class RegistryClient:
             return self._endpoints[registry].rstrip("/")
         if registry == DEFAULT_REGISTRY:
             return _HUB_ENDPOINT
+        # Like the Docker daemon, which treats loopback registries as insecure by default.
+        if _is_loopback(urllib.parse.urlsplit(f"//{registry}").hostname):
+            return f"http://{registry}"
         return f"https://{registry}"
 
     def _fetch(self, ref: ImageRef) -> frozenset[str]:

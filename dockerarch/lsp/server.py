@@ -222,6 +222,8 @@ class DockerarchServer(LanguageServer):
         if result is None:
             self.log(f"analysis of {uri} failed:\n{error}", types.MessageType.Error)
             return Analysis(generation, version, text, index, None, [])
+        for warning in result.warnings:
+            self.log_once(f"warning:{uri}:{warning}", f"{uri}: {warning}")
         base = path.parent if path else None
         diagnostics = to_lsp(result, index, version, self._read_text, base)
         return Analysis(generation, version, text, index, result, diagnostics)
