@@ -37,6 +37,7 @@ CATEGORIES = frozenset(
         "build-deps",
         "syntax",
         "suppression",
+        "emulation",
     }
 )
 _CODE = re.compile(r"DA\d{3}\Z")

@@ -12,6 +12,7 @@ from dockerarch_rules import (
     build_deps,
     compilers,
     downloads,
+    emulation,
     foreign_arch,
     golang,
     npm,
@@ -38,5 +39,6 @@ RULES = (
     *python.RULES,
     *npm.RULES,
     *build_deps.RULES,
+    *emulation.RULES,
     *suppression.RULES,
 )
