@@ -70,6 +70,10 @@ def lacking(ctx: Context, build: SourceBuild) -> BuildNeeds | None:
         why = "the base image is not known" if env.base is None else "no package manager is known"
         _note(ctx, f"line {line}: build dependencies of {build.what} not checked: {why}")
         return None
+    if env.partial_before(offset):
+        why = "an earlier install names packages through a variable dockerarch cannot follow"
+        _note(ctx, f"line {line}: build dependencies of {build.what} not checked: {why}")
+        return None
     have = env.capabilities_before(offset)
     if env.python_before(offset)[0] is not None:
         have.add("python3")  # an image that ships python3 runs node-gyp without installing it

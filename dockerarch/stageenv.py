@@ -11,7 +11,8 @@ unknown, and the reason is recorded for ``--verbose``.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,8 +20,12 @@ from pathlib import Path
 from dockerarch.expand import expand
 from dockerarch.knowledge import builddeps, distros
 from dockerarch.model import PlatformView, Stage
-from dockerarch.shell.model import Command
+from dockerarch.shell.model import Command, Word
 from dockerarch.syntax import Instruction
+
+#: Values for a package word the shell layer left open; None when unknown.
+Resolve = Callable[[Word], "list[str] | None"]
+_SIMPLE_REF = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 
 _INSTALL_VERBS = {
     "apt-get": ("apt", {"install"}),
@@ -57,6 +62,9 @@ class PackageInstall:
     packages: tuple[str, ...]
     instruction: Instruction
     command: Command
+    #: Some package words could not be resolved (``$deps`` set by something we
+    #: cannot follow): what this install provides is not fully known.
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,10 +121,39 @@ class StageEnv:
     def installs(self) -> list[PackageInstall]:
         out = []
         for ins, cmd in self.commands():
-            found = package_install(cmd)
+            found = package_install(cmd, self._resolver(ins, cmd))
             if found:
-                out.append(PackageInstall(found[0], found[1], ins, cmd))
+                manager, packages, complete = found
+                out.append(PackageInstall(manager, packages, ins, cmd, partial=not complete))
         return out
+
+    def _resolver(self, ins: Instruction, cmd: Command) -> Resolve:
+        """Values of ``$NAME`` package words: the script's own earlier assignments, then
+        the Dockerfile's ARG/ENV (``apt-get install $PHPIZE_DEPS``)."""
+        shell: dict[str, str | None] = {}
+        for script in self.view.model.scripts(ins):
+            for a in script.assignments:
+                if a.span.end <= cmd.span.start:
+                    shell[a.name] = a.value.value
+        docker_env = self.view.env_before(ins)
+
+        def resolve(word: Word) -> list[str] | None:
+            text = word.text
+            quoted = len(text) >= 2 and text[0] == text[-1] == '"'
+            m = _SIMPLE_REF.fullmatch(text[1:-1] if quoted else text)
+            if m is None:
+                return None
+            name = m.group(1) or m.group(2)
+            value = shell[name] if name in shell else docker_env.get(name)
+            if value is None:
+                return None
+            return [value] if quoted else value.split()
+
+        return resolve
+
+    def partial_before(self, offset: int) -> bool:
+        """Whether an install before ``offset`` installed packages we could not name."""
+        return any(i.partial and i.command.span.start < offset for i in self.installs)
 
     @property
     def package_manager(self) -> str | None:
@@ -227,8 +264,14 @@ class StageEnv:
         return None
 
 
-def package_install(cmd: Command) -> tuple[str, tuple[str, ...]] | None:
-    """``(manager, packages)`` when ``cmd`` installs system packages."""
+def package_install(
+    cmd: Command, resolve: Resolve | None = None
+) -> tuple[str, tuple[str, ...], bool] | None:
+    """``(manager, packages, complete)`` when ``cmd`` installs system packages.
+
+    Words whose value the shell layer cannot tell (``$deps``) go through
+    ``resolve``; ``complete`` is False when one still has no value.
+    """
     if cmd.name is None or cmd.name.value is None:
         return None
     prog = posixpath.basename(cmd.name.value)
@@ -236,7 +279,16 @@ def package_install(cmd: Command) -> tuple[str, tuple[str, ...]] | None:
     if spec is None:
         return None
     manager, verbs = spec
-    words = [w.value for w in cmd.args]
+    words: list[str | None] = []
+    complete = True
+    for arg in cmd.args:
+        if arg.value is not None:
+            words.append(arg.value)
+            continue
+        values = resolve(arg) if resolve else None
+        if values is None:
+            complete = False
+        words.extend(values or [None])
     pkgs: list[str] = []
     verb_seen = False
     group = False
@@ -263,9 +315,9 @@ def package_install(cmd: Command) -> tuple[str, tuple[str, ...]] | None:
         if group and not w.startswith("@"):
             w = "@" + w
         pkgs.append(builddeps.normalize_package(w) if not w.startswith("@") else w)
-    if not verb_seen or not pkgs:
+    if not verb_seen or (not pkgs and complete):
         return None
-    return manager, tuple(pkgs)
+    return manager, tuple(pkgs), complete
 
 
 def stage_env(view: PlatformView, stage: Stage, context_dir: Path | None) -> StageEnv:

@@ -910,7 +910,7 @@ def _build_needs_note(answer: _Answer, name: str, offset: int) -> str | None:
     if extra is not None:
         needs = needs | extra
     pm = answer.env.package_manager
-    if pm is None:
+    if pm is None or answer.env.partial_before(offset):
         return None
     missing = builddeps.missing(
         pm, answer.env.installed_before(offset), needs, have=answer.env.capabilities_before(offset)

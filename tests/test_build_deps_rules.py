@@ -202,3 +202,36 @@ def test_build_tools_with_what_they_need_or_no_build(text: str) -> None:
 def test_guard_spelling() -> None:
     assert guarded(["arm64"], "x") == 'if [ "$TARGETARCH" = "arm64" ]; then x; fi'
     assert guarded(["arm64", "arm"], "x") == 'case "$TARGETARCH" in arm64|arm) x ;; esac'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The docker-library php idiom: the toolchain lives in an ENV list.
+        "FROM debian:bookworm-slim\nENV PHPIZE_DEPS autoconf g++ gcc libc-dev make\n"
+        "RUN apt-get install -y $PHPIZE_DEPS && ./configure && make\n",
+        'FROM alpine:3.19\nARG BUILD_DEPS="build-base"\n'
+        "RUN apk add --virtual .build-deps ${BUILD_DEPS} && ./configure && make\n",
+        # A shell variable set earlier in the same script.
+        "FROM debian:bookworm-slim\n"
+        'RUN deps="gcc libc6-dev make"; apt-get install -y $deps; ./configure && make\n',
+    ],
+)
+def test_package_lists_in_variables_are_followed(text: str) -> None:
+    assert check(text).diagnostics == []
+
+
+def test_package_list_from_an_unknown_variable_is_not_judged() -> None:
+    # $DEPS may hold the compiler: no finding, and --verbose says why.
+    text = "FROM debian:bookworm-slim\nRUN apt-get install -y $DEPS && ./configure && make\n"
+    result = check(text)
+    assert result.diagnostics == []
+    assert any("variable dockerarch cannot follow" in n for n in result.notes)
+
+
+def test_a_followed_variable_without_the_toolchain_still_counts() -> None:
+    text = (
+        "FROM debian:bookworm-slim\nENV RUNTIME_DEPS curl ca-certificates\n"
+        "RUN apt-get install -y $RUNTIME_DEPS && ./configure && make\n"
+    )
+    assert only(text).message.endswith("install build-essential")
