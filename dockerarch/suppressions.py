@@ -106,6 +106,27 @@ def apply_suppressions(
                 unused = sorted(s.codes - s.used)
                 if not unused:
                     continue
-                msg = f"suppression of {', '.join(unused)} silences nothing"
+                msg = _unused_message(unused, {str(getattr(r, "code", "")) for r in active_rules})
             kept.append(Diagnostic(UNUSED_CODE, msg, s.span, Severity.WARNING))
     return kept
+
+
+def _unused_message(unused: list[str], active: set[str]) -> str:
+    """Like ruff's RUF100: say which codes are unused, not enabled, or not rules at all."""
+    from dockerarch.engine import rule_by_code
+
+    unknown = [c for c in unused if rule_by_code(c) is None]
+    disabled = [c for c in unused if c not in unknown and c not in active]
+    idle = [c for c in unused if c not in unknown and c not in disabled]
+    parts = []
+    if idle:
+        parts.append(f"suppression of {', '.join(idle)} silences nothing")
+    if disabled:
+        verb = "is" if len(disabled) == 1 else "are"
+        parts.append(f"{', '.join(disabled)} {verb} not enabled")
+    if unknown:
+        noun = "rule" if len(unknown) == 1 else "rules"
+        parts.append(f"no {noun} {', '.join(unknown)}")
+    if not idle:
+        parts[0] = "suppression silences nothing: " + parts[0]
+    return "; ".join(parts)

@@ -225,3 +225,14 @@ def test_text_rules_survive_any_dockerfile(text: str) -> None:
         assert 0 <= d.span.start <= d.span.end <= size, d
         for edit in d.fix.edits if d.fix else ():
             assert 0 <= edit.span.start <= edit.span.end <= size, d
+
+
+def test_da901_says_whether_a_code_is_unused_disabled_or_unknown() -> None:
+    text = "# dockerarch: ignore[DA110,DA301,DA998]\nFROM alpine\n"
+    (d,) = check_text(text, Settings(ignore=("DA301",))).diagnostics
+    assert d.message == (
+        "suppression of DA110 silences nothing; DA301 is not enabled; no rule DA998"
+    )
+    only_da9 = Settings(select=("DA9",))
+    (d,) = check_text("# dockerarch: ignore[DA301]\nFROM alpine\n", only_da9).diagnostics
+    assert d.message == "suppression silences nothing: DA301 is not enabled"
