@@ -8,6 +8,7 @@ import pytest
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Severity
 from dockerarch.engine import Settings, check_text
+from dockerarch.fixer import apply_edits
 from dockerarch.knowledge.archnames import (
     arch_tokens,
     find_amd64_tokens,
@@ -16,7 +17,7 @@ from dockerarch.knowledge.archnames import (
 )
 from dockerarch.platforms import Platform
 from dockerarch.syntax import parse
-from tests.test_fixtures import CASES, Case, apply_edits, check_case
+from tests.test_fixtures import CASES, Case, check_case
 
 GO = "https://go.dev/dl/go1.22.0.linux-amd64.tar.gz"
 NODE = "https://nodejs.org/dist/v20.11.0/node-v20.11.0-linux-x64.tar.xz"

@@ -20,8 +20,8 @@ import pytest
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit
 from dockerarch.engine import Result, Settings, check_text, load_rules, rule_by_code
+from dockerarch.fixer import apply_edits
 from dockerarch.platforms import Platform
-from dockerarch.syntax import Span
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 _CODE_DIR = re.compile(r"DA\d{3}\Z")
@@ -138,20 +138,6 @@ def fix_edits(diags: Sequence[Diagnostic], context_dir: Path) -> dict[Path | Non
     return by_file
 
 
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """``text`` with ``edits`` applied; edits may touch but never overlap."""
-    out: list[str] = []
-    pos = 0
-    for edit in sorted(edits, key=lambda e: (e.span.start, e.span.end)):
-        if edit.span.start < pos:
-            raise ValueError(f"overlapping edits at offset {edit.span.start}: {edits}")
-        out.append(text[pos : edit.span.start])
-        out.append(edit.content)
-        pos = edit.span.end
-    out.append(text[pos:])
-    return "".join(out)
-
-
 def diff(expected: str, actual: str, name: str) -> str:
     lines = difflib.unified_diff(
         expected.splitlines(keepends=True),
@@ -261,17 +247,6 @@ def test_fixture(case: Case) -> None:
     )
     left = [d for d in again.diagnostics if d.code == case.code and d.fix is not None]
     assert not left, f"{case.id}: fixed.Dockerfile still triggers fixes: {left}"
-
-
-def test_apply_edits_keeps_other_bytes_and_orders_inserts() -> None:
-    text = "FROM a\r\nRUN b\r\n"
-    edits = [Edit(Span(8, 8), "ARG Y\r\n"), Edit(Span(0, 4), "from"), Edit(Span(8, 8), "")]
-    assert apply_edits(text, edits) == "from a\r\nARG Y\r\nRUN b\r\n"
-
-
-def test_apply_edits_rejects_overlap() -> None:
-    with pytest.raises(ValueError, match="overlapping"):
-        apply_edits("FROM a\n", [Edit(Span(0, 4), "x"), Edit(Span(2, 6), "y")])
 
 
 def test_missing_expected_json_fails(tmp_path: Path) -> None:
