@@ -2,10 +2,13 @@
 
 Starts the server over stdio as an editor would (push diagnostics, UTF-16),
 makes ~200 one-line edits one after another, and prints p50/p95 of the time
-from sending each change to receiving its diagnostics. The server's debounce
-(75 ms) is part of what an editor waits for, so it is included.
+from sending each change to receiving its diagnostics: what an editor waits
+for, transport and scheduling included.
 
-    python bench/lsp_latency.py [--edits 200] [--lines 300]
+With ``--interval`` the edits come at a typing pace instead, and an edit
+counts as answered by the first diagnostics for it or for a later text.
+
+    python bench/lsp_latency.py [--edits 200] [--lines 300] [--interval MS]
 """
 
 from __future__ import annotations
@@ -43,7 +46,15 @@ def dockerfile(lines: int) -> str:
     return "\n".join(out[:lines]) + "\n"
 
 
-async def run(edits: int, lines: int) -> list[float]:
+def edited(row: str, version: int) -> str:
+    """``row`` after one more keystroke-sized change, keeping a line continuation."""
+    row = row.replace("amd64", "arm64", 1).rstrip("\n")
+    continued = row.endswith("\\")
+    row = row.removesuffix("\\").rstrip()
+    return f"{row} e{version}" + (" \\\n" if continued else "\n")
+
+
+async def run(edits: int, lines: int, interval: float) -> list[float]:
     client = LanguageClient("dockerarch-bench", "0")
     arrived: dict[int, float] = {}
     got = asyncio.Event()
@@ -70,25 +81,32 @@ async def run(edits: int, lines: int) -> list[float]:
         )
     )
     await _wait(got, arrived, 1)
-    latencies = []
+    sent: dict[int, float] = {}
     rows = text.splitlines(keepends=True)
-    for version in range(2, edits + 2):
+    last = edits + 1
+    for version in range(2, last + 1):
         row = version % len(rows)
-        rows[row] = rows[row].replace("amd64", "arm64", 1) if "amd64" in rows[row] else rows[row]
-        rows[row] = rows[row].rstrip("\n") + f" # edit {version}\n"
-        sent = time.perf_counter()
+        rows[row] = edited(rows[row], version)
+        sent[version] = time.perf_counter()
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
                 content_changes=[types.TextDocumentContentChangeWholeDocument(text="".join(rows))],
             )
         )
-        await _wait(got, arrived, version)
-        latencies.append(arrived[version] - sent)
+        if interval:
+            await asyncio.sleep(interval)
+        else:
+            await _wait(got, arrived, version)
+    await _wait(got, arrived, last)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()  # type: ignore[no-untyped-call]
-    return latencies
+    # While typing, a change is answered by diagnostics of it or of a later text.
+    return [
+        min(t for w, t in arrived.items() if w >= version) - sent[version]
+        for version in range(2, last + 1)
+    ]
 
 
 async def _wait(got: asyncio.Event, arrived: dict[int, float], version: int) -> None:
@@ -101,11 +119,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--lines", type=int, default=300)
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0,
+        metavar="MS",
+        help="send a change every MS milliseconds, as typing does, instead of after each answer",
+    )
     args = parser.parse_args()
-    latencies = sorted(asyncio.run(run(args.edits, args.lines)))
+    latencies = sorted(asyncio.run(run(args.edits, args.lines, args.interval / 1000)))
     p50 = statistics.median(latencies) * 1000
     p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000
     size = f"{len(latencies)} edits of a {args.lines}-line Dockerfile"
+    if args.interval:
+        size += f", one every {args.interval:g} ms"
     print(f"{size}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 
 

@@ -1,46 +1,85 @@
-"""Code actions: one fix, an ignore comment, and every fix at once."""
+"""Code actions: one fix, an ignore comment, and every fix at once.
+
+Fixes go through :func:`dockerarch.fixer.fix_source`, as ``dockerarch fix``
+does: the same conflict rules, shared identical edits and context-file
+handling. Per-architecture differences are written inline (``case
+"$TARGETARCH"``), never as new stages: fix-all often runs on save, and a
+save that renames stages and adds ``FROM ... AS name-arm64`` lines would
+restructure the file under the user's cursor; ``dockerarch fix`` still
+offers the stages style.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from lsprotocol import types
 
-from dockerarch.diagnostics import Applicability, Edit
+from dockerarch.diagnostics import Applicability, Diagnostic, Severity
 from dockerarch.engine import Result, instruction_at
-from dockerarch.lsp.convert import bom_shift, file_uri, fix_from_data
-from dockerarch.lsp.edits import apply_edits
+from dockerarch.fixer import ContextFile, Outcome, fix_source
+from dockerarch.lsp.convert import file_uri, fix_from_data
+from dockerarch.lsp.edits import FileEdits, text_edits, workspace_edit
 from dockerarch.lsp.positions import DocumentIndex
 from dockerarch.suppressions import find_suppressions
 from dockerarch.syntax import Dockerfile, Span
 
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.dockerarch"
 FIX_ALL_TITLE = "dockerarch: fix all auto-fixable problems"
-MAX_FIX_ROUNDS = 10
 _INDENT = re.compile(r"[ \t]*")
 
 
+@dataclass(frozen=True)
+class Target:
+    """The document code actions are asked for, and how to reach its build context."""
+
+    uri: str
+    #: The editor's version of ``index.text``.
+    version: int | None
+    index: DocumentIndex
+    path: Path | None
+    #: Whether the client takes versioned ``documentChanges``.
+    document_changes: bool
+    #: A build-context file to edit (:class:`dockerarch.fixer.FileError` when it cannot be).
+    read_context: Callable[[Path], ContextFile]
+    #: The editor's version of a file, None when it is not open.
+    version_of: Callable[[Path], int | None]
+
+    @property
+    def context_dir(self) -> Path | None:
+        return self.path.parent if self.path else None
+
+
 def quick_fix(
-    uri: str,
-    index: DocumentIndex,
-    diagnostic: types.Diagnostic,
-    read_text: Callable[[Path], str | None],
+    target: Target, tree: Dockerfile, diagnostic: types.Diagnostic
 ) -> types.CodeAction | None:
-    """The edit a diagnostic's fix makes, unless it is display-only or stale."""
-    found = fix_from_data(diagnostic.data)
-    if found is None:
+    """The edit one diagnostic's fix makes, unless it is display-only or cannot apply."""
+    fix = fix_from_data(diagnostic.data)
+    if fix is None or fix.applicability is Applicability.DISPLAY_ONLY:
         return None
-    message, applicability, edits = found
-    if applicability == Applicability.DISPLAY_ONLY.value:
-        return None
-    unsafe = applicability != Applicability.SAFE.value
-    edit = _workspace_edit(uri, index, edits, read_text)
+    code = str(diagnostic.code)
+    # One round over just this finding: the fixer checks the edits against the
+    # text, reads the context files they touch and refuses what cannot apply.
+    finding = Diagnostic(code, fix.message, Span(0, 0), Severity.INFO, fix)
+    found = Result(target.path, tree, [finding])
+    outcome = fix_source(
+        target.index.text,
+        lambda _: found,
+        unsafe=True,
+        style="inline",
+        context_dir=target.context_dir,
+        read_context=target.read_context,
+        max_rounds=1,
+    )
+    edit = outcome_edit(target, outcome)
     if edit is None:
         return None
+    unsafe = fix.applicability is not Applicability.SAFE
     return types.CodeAction(
-        title=f"Fix {diagnostic.code}: {message}" + (" (unsafe)" if unsafe else ""),
+        title=f"Fix {code}: {fix.message}" + (" (unsafe)" if unsafe else ""),
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diagnostic],
         edit=edit,
@@ -48,37 +87,42 @@ def quick_fix(
     )
 
 
-def _workspace_edit(
-    uri: str,
-    index: DocumentIndex,
-    edits: Sequence[Edit],
-    read_text: Callable[[Path], str | None],
-) -> types.WorkspaceEdit | None:
-    changes: dict[str, list[types.TextEdit]] = {}
-    indexes: dict[Path, DocumentIndex] = {}
-    for e in edits:
-        if e.path is None:
-            target, idx = uri, index
-        else:
-            if e.path not in indexes:
-                text = read_text(e.path)
-                if text is None:
-                    # Half a fix is worse than none.
-                    return None
-                indexes[e.path] = DocumentIndex(text, index.encoding)
-            target, idx = file_uri(e.path), indexes[e.path]
-        changes.setdefault(target, []).append(
-            types.TextEdit(range=idx.range(e.span), new_text=e.content)
-        )
-    return types.WorkspaceEdit(changes=changes)
+def fix_all(
+    target: Target, check: Callable[[str], Result], unsafe: bool, archs: Sequence[str]
+) -> tuple[types.CodeAction | None, Outcome]:
+    """Every applicable fix, in rounds until the text settles; and what the fixer did."""
+    outcome = fix_source(
+        target.index.text,
+        check,
+        unsafe=unsafe,
+        style="inline",
+        archs=archs,
+        context_dir=target.context_dir,
+        read_context=target.read_context,
+    )
+    edit = outcome_edit(target, outcome)
+    if edit is None:
+        return None, outcome
+    return types.CodeAction(title=FIX_ALL_TITLE, kind=FIX_ALL_KIND, edit=edit), outcome
+
+
+def outcome_edit(target: Target, outcome: Outcome) -> types.WorkspaceEdit | None:
+    """What ``outcome`` changed, in the Dockerfile and its build context; None if nothing."""
+    if not outcome.applied:
+        return None
+    files = [FileEdits(target.uri, target.version, text_edits(target.index, outcome.source))]
+    encoding = target.index.encoding
+    for path, cf in sorted(outcome.files.items()):
+        # The fixer edits the file without its byte order mark, as editors show it.
+        edits = text_edits(DocumentIndex(cf.original, encoding), cf.text)
+        files.append(FileEdits(file_uri(path), target.version_of(path), edits))
+    if not any(f.edits for f in files):
+        return None
+    return workspace_edit(files, target.document_changes)
 
 
 def ignore_action(
-    uri: str,
-    index: DocumentIndex,
-    tree: Dockerfile,
-    diagnostic: types.Diagnostic,
-    offset: int,
+    target: Target, tree: Dockerfile, diagnostic: types.Diagnostic, offset: int
 ) -> types.CodeAction | None:
     """``# dockerarch: ignore[CODE]`` above the instruction at ``offset`` (a document offset).
 
@@ -86,7 +130,8 @@ def ignore_action(
     added instead of a second comment.
     """
     code = str(diagnostic.code)
-    shift = len(index.text) - len(tree.text)
+    text = target.index.text
+    shift = len(text) - len(tree.text)
     ins = instruction_at(tree, offset - shift)
     if ins is None:
         return None
@@ -104,61 +149,18 @@ def ignore_action(
         new_text = f"# dockerarch: ignore[{codes}]"
     else:
         start = ins.span.start + shift
-        indent = _INDENT.match(index.text, start)
+        indent = _INDENT.match(text, start)
         assert indent is not None
-        newline = "\r\n" if "\r\n" in index.text else "\n"
+        newline = "\r\n" if "\r\n" in text else "\n"
         span = Span(start, start)
         new_text = f"{indent.group()}# dockerarch: ignore[{code}]{newline}"
+    edit = types.TextEdit(range=target.index.range(span), new_text=new_text)
     return types.CodeAction(
         title=f"Ignore {code} for this instruction",
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diagnostic],
-        edit=types.WorkspaceEdit(
-            changes={uri: [types.TextEdit(range=index.range(span), new_text=new_text)]}
+        edit=workspace_edit(
+            [FileEdits(target.uri, target.version, [edit])], target.document_changes
         ),
         is_preferred=False,
     )
-
-
-def fix_all(text: str, check: Callable[[str], Result], unsafe: bool) -> str:
-    """``text`` after applying fixes and re-checking until nothing changes (bounded)."""
-    allowed = {Applicability.SAFE, Applicability.UNSAFE} if unsafe else {Applicability.SAFE}
-    for _ in range(MAX_FIX_ROUNDS):
-        result = check(text)
-        shift = bom_shift(result, text)
-        groups = [
-            [Edit(Span(e.span.start + shift, e.span.end + shift), e.content) for e in d.fix.edits]
-            for d in result.diagnostics
-            if d.fix is not None
-            and d.fix.applicability in allowed
-            # Fix-all rewrites this document only; fixes of other files stay quick fixes.
-            and all(e.path is None for e in d.fix.edits)
-        ]
-        new, applied = apply_edits(text, groups)
-        if not applied or new == text:
-            break
-        text = new
-    return text
-
-
-def replace_edit(index: DocumentIndex, new: str) -> types.TextEdit | None:
-    """One edit turning ``index.text`` into ``new``, limited to the part that differs."""
-    old = index.text
-    if old == new:
-        return None
-    limit = min(len(old), len(new))
-    start = 0
-    while start < limit and old[start] == new[start]:
-        start += 1
-    end = 0
-    while end < limit - start and old[-1 - end] == new[-1 - end]:
-        end += 1
-    stop = len(old) - end
-    # Never cut a \r\n pair: an LSP position cannot point between its halves.
-    if 0 < start < len(old) and old[start - 1 : start + 1] == "\r\n":
-        start -= 1
-    if 0 < stop < len(old) and old[stop - 1 : stop + 1] == "\r\n":
-        stop += 1
-        end -= 1
-    span = Span(start, stop)
-    return types.TextEdit(range=index.range(span), new_text=new[start : len(new) - end])

@@ -13,7 +13,14 @@ from typing import Any
 
 from lsprotocol import types
 
-from dockerarch.diagnostics import Diagnostic, Edit, ExternalLocation, Fix, Severity
+from dockerarch.diagnostics import (
+    Applicability,
+    Diagnostic,
+    Edit,
+    ExternalLocation,
+    Fix,
+    Severity,
+)
 from dockerarch.engine import Result, rule_by_code
 from dockerarch.lsp.positions import DocumentIndex
 from dockerarch.syntax import Span
@@ -75,7 +82,7 @@ def _one(
         ]
     data: dict[str, Any] = {"version": version, "span": [span.start, span.end]}
     if d.fix is not None:
-        data["fix"] = _fix_data(d.fix, shift, base)
+        data["fix"] = _fix_data(d.fix, base)
     return types.Diagnostic(
         range=index.range(span),
         message=d.message,
@@ -88,27 +95,29 @@ def _one(
     )
 
 
-def _fix_data(fix: Fix, shift: int, base: Path | None) -> dict[str, Any]:
-    edits = []
-    for e in fix.edits:
-        # Edits of other files index those files; only the Dockerfile's shift.
-        s = 0 if e.path is not None else shift
-        path = str(resolve(e.path, base)) if e.path is not None else None
-        edits.append([e.span.start + s, e.span.end + s, e.content, path])
+def _fix_data(fix: Fix, base: Path | None) -> dict[str, Any]:
+    # Offsets as the rule gave them (past any BOM), which is what the fixer takes.
+    edits = [
+        [e.span.start, e.span.end, e.content, str(resolve(e.path, base)) if e.path else None]
+        for e in fix.edits
+    ]
     return {"message": fix.message, "applicability": fix.applicability.value, "edits": edits}
 
 
-def fix_from_data(data: object) -> tuple[str, str, list[Edit]] | None:
-    """(message, applicability, edits) from a diagnostic's ``data``; None if absent or bad."""
+def fix_from_data(data: object) -> Fix | None:
+    """The fix a diagnostic's ``data`` carries; None if absent or malformed.
+
+    Its Dockerfile edits index the text without a byte order mark.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("fix"), dict):
         return None
     fix = data["fix"]
     try:
-        edits = [
+        edits = tuple(
             Edit(Span(int(s), int(e)), str(content), Path(path) if path else None)
             for s, e, content, path in fix["edits"]
-        ]
-        return str(fix["message"]), str(fix["applicability"]), edits
+        )
+        return Fix(str(fix["message"]), edits, Applicability(fix["applicability"]))
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -1,43 +1,92 @@
-"""Applying several fixes' edits to one text at once.
+"""New file texts as LSP workspace edits.
 
-Private to the language server: each group (one fix's edits) applies all or
-nothing, groups are taken in document order, and a group that touches text
-an earlier group already changed waits for the next round.
+The fixer (:mod:`dockerarch.fixer`) returns whole fixed texts; an editor
+wants the changes as small ranges, so its cursor, marks and folds outside
+them stay put. Each changed run of lines becomes one ``TextEdit`` trimmed to
+the characters that differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
-from dockerarch.diagnostics import Edit
+from lsprotocol import types
+
+from dockerarch.lsp.positions import DocumentIndex
 from dockerarch.syntax import Span
 
-
-def _conflicts(a: Span, b: Span) -> bool:
-    # Two insertions at one point conflict too: their order would be a guess.
-    return (a.start < b.end and b.start < a.end) or a.start == b.start
+# Lines with their ends, as LSP counts them (\r\n, \r or \n).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
-def apply_edits(text: str, groups: Iterable[Sequence[Edit]]) -> tuple[str, int]:
-    """``text`` with every group that does not conflict applied; and how many were."""
-    ordered = sorted(
-        (g for g in groups if g),
-        key=lambda g: min((e.span.start, e.span.end) for e in g),
+def text_edits(index: DocumentIndex, new: str) -> list[types.TextEdit]:
+    """Non-overlapping edits, in document order, that turn ``index.text`` into ``new``."""
+    old = index.text
+    if old == new:
+        return []
+    a, b = _LINE.findall(old), _LINE.findall(new)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    out = []
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            out.append(_trimmed(index, Span(starts[i1], starts[i2]), "".join(b[j1:j2])))
+    return out
+
+
+def _trimmed(index: DocumentIndex, span: Span, new: str) -> types.TextEdit:
+    """Replacing ``span`` with ``new``, limited to the characters that differ."""
+    old = index.text[span.start : span.end]
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    text = index.text
+    start, stop = span.start + head, span.end - tail
+    # Never cut a \r\n pair: an LSP position cannot point between its halves.
+    if 0 < start < len(text) and text[start - 1 : start + 1] == "\r\n":
+        head -= 1
+    if 0 < stop < len(text) and text[stop - 1 : stop + 1] == "\r\n":
+        tail -= 1
+    return types.TextEdit(
+        range=index.range(Span(span.start + head, span.end - tail)),
+        new_text=new[head : len(new) - tail],
     )
-    taken: list[Edit] = []
-    applied = 0
-    for group in ordered:
-        spans = [e.span for e in group]
-        clash = any(_conflicts(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :])
-        if clash or any(_conflicts(e.span, t.span) for e in group for t in taken):
-            continue
-        taken.extend(group)
-        applied += 1
-    out: list[str] = []
-    pos = 0
-    for edit in sorted(taken, key=lambda e: e.span.start):
-        out.append(text[pos : edit.span.start])
-        out.append(edit.content)
-        pos = edit.span.end
-    out.append(text[pos:])
-    return "".join(out), applied
+
+
+@dataclass(frozen=True)
+class FileEdits:
+    """Edits of one file; ``version`` is the editor's version of it, None when not open."""
+
+    uri: str
+    version: int | None
+    edits: list[types.TextEdit]
+
+
+def workspace_edit(files: Sequence[FileEdits], document_changes: bool) -> types.WorkspaceEdit:
+    """One edit of several files: versioned ``documentChanges`` when the client takes them.
+
+    With versions the client refuses an edit computed for text it no longer has.
+    """
+    files = [f for f in files if f.edits]
+    if document_changes:
+        return types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=f.uri, version=f.version
+                    ),
+                    edits=list(f.edits),
+                )
+                for f in files
+            ]
+        )
+    return types.WorkspaceEdit(changes={f.uri: list(f.edits) for f in files})

@@ -1,7 +1,7 @@
 """The dockerarch language server: an adapter from LSP to :func:`engine.check_text`.
 
 Diagnostics are pulled (``textDocument/diagnostic``) by clients that can,
-and pushed after a short debounce to the others. Every analysis runs on one
+and pushed to the others as soon as the server is free. Every analysis runs on one
 worker thread so the event loop keeps reading messages; its result is cached
 per document text, settings generation and version. Nothing a client sends
 or a rule raises stops the server: failures are logged to the client and
@@ -27,15 +27,15 @@ from dockerarch import __version__
 from dockerarch.config import ConfigError, FileConfig, Resolver, settings_for
 from dockerarch.engine import Result, Settings, check_text
 from dockerarch.fileio import FileError
+from dockerarch.fixer import BOM, ContextFile, read_context_file
 from dockerarch.lsp import actions
 from dockerarch.lsp.convert import SOURCE, to_lsp
 from dockerarch.lsp.hover import hover_at
+from dockerarch.lsp.online import ImageLookups
 from dockerarch.lsp.positions import UTF16, DocumentIndex
 from dockerarch.lsp.settings import EditorSettings, parse_editor_settings, section
 from dockerarch.syntax import Span, parse
 
-#: Push diagnostics this long after the last change, so typing is not re-checked per key.
-DEBOUNCE_SECONDS = 0.075
 #: Larger documents are not analysed: no Dockerfile is this big, and the editor stays responsive.
 MAX_DOCUMENT_CHARS = 2_000_000
 #: How long to wait for a ``workspace/configuration`` answer before using what is known.
@@ -81,8 +81,14 @@ class DockerarchServer(LanguageServer):
         self._per_file: dict[str, EditorSettings] = {}
         self._resolver = Resolver()
         self._cache: dict[str, tuple[tuple[object, ...], asyncio.Future[Analysis]]] = {}
-        self._pending: dict[str, asyncio.Task[None]] = {}
+        #: Per document, the push that waits for its turn and has not read the text yet.
+        self._waiting: dict[str, asyncio.Task[None]] = {}
+        #: Every push in flight (the event loop keeps only weak references to tasks).
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: One push checks at a time, so a waiting one reads the newest text.
+        self._turn = asyncio.Lock()
         self._told: set[str] = set()
+        self.images = ImageLookups()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockerarch-check")
 
     # -- client facts ---------------------------------------------------------
@@ -164,14 +170,28 @@ class DockerarchServer(LanguageServer):
         self._resolver = Resolver()
         self._per_file.clear()
         self._cache.clear()
+        self.images.forget()
         if self.pull:
             if self.client_has("workspace", "diagnostics", "refresh_support"):
                 self.workspace_diagnostic_refresh(None)
         else:
             for uri in list(self.workspace.text_documents):
-                self.schedule(uri, 0.0)
+                self.schedule(uri)
 
     # -- analysis -------------------------------------------------------------
+
+    def context_file(self, path: Path) -> ContextFile:
+        """A build-context file for a fix to edit, as rules saw it: on disk."""
+        found = read_context_file(path)
+        doc = self.workspace.text_documents.get(path.as_uri())
+        if doc is not None and doc.source.removeprefix(BOM) != found.original:
+            # The fix's offsets index the saved text, not the buffer.
+            raise FileError(path, "has unsaved changes in the editor")
+        return found
+
+    def open_version(self, path: Path) -> int | None:
+        doc = self.workspace.text_documents.get(path.as_uri())
+        return doc.version if doc is not None else None
 
     def _read_text(self, path: Path) -> str | None:
         """A context file's text: the editor's buffer when open, else the disk."""
@@ -234,26 +254,33 @@ class DockerarchServer(LanguageServer):
     def forget(self, uri: str) -> None:
         self._cache.pop(uri, None)
         self._per_file.pop(uri, None)
-        task = self._pending.pop(uri, None)
+        task = self._waiting.pop(uri, None)
         if task is not None:
             task.cancel()
 
     # -- push -----------------------------------------------------------------
 
-    def schedule(self, uri: str, delay: float) -> None:
-        """Publish ``uri``'s diagnostics after ``delay``, superseding an earlier schedule."""
-        if self.pull:
-            return
-        old = self._pending.pop(uri, None)
-        if old is not None:
-            old.cancel()
-        self._pending[uri] = asyncio.ensure_future(self._publish_later(uri, delay))
+    def schedule(self, uri: str) -> None:
+        """Publish ``uri``'s diagnostics as soon as the worker is free.
 
-    async def _publish_later(self, uri: str, delay: float) -> None:
+        No debounce: an idle server checks a change at once. While a check
+        runs, changes only mark the document for one more check, which reads
+        the text as it is when its turn comes, so typing faster than the
+        server checks costs one check per turn, not one per keystroke.
+        """
+        if self.pull or uri in self._waiting:
+            return
+        task = asyncio.ensure_future(self._publish(uri))
+        self._waiting[uri] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, uri: str) -> None:
         try:
-            if delay:
-                await asyncio.sleep(delay)
-            analysis = await self.analysis(uri)
+            async with self._turn:
+                if self._waiting.get(uri) is asyncio.current_task():
+                    del self._waiting[uri]
+                analysis = await self.analysis(uri)
             doc = self.workspace.text_documents.get(uri)
             # Closed, or changed meanwhile: the newer schedule publishes.
             if doc is None or doc.version != analysis.version or doc.source != analysis.text:
@@ -271,8 +298,8 @@ class DockerarchServer(LanguageServer):
                 types.MessageType.Error,
             )
         finally:
-            if self._pending.get(uri) is asyncio.current_task():
-                del self._pending[uri]
+            if self._waiting.get(uri) is asyncio.current_task():
+                del self._waiting[uri]
 
 
 def _path_of(uri: str) -> Path | None:
@@ -340,18 +367,18 @@ def create_server() -> DockerarchServer:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @_guard(lambda: None)
     async def did_open(ls: DockerarchServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri, 0.0)
+        ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @_guard(lambda: None)
     async def did_change(ls: DockerarchServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+        ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     @_guard(lambda: None)
     async def did_save(ls: DockerarchServer, params: types.DidSaveTextDocumentParams) -> None:
         # Saving can change what build-context rules see on disk.
-        ls.schedule(params.text_document.uri, 0.0)
+        ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @_guard(lambda: None)
@@ -416,7 +443,9 @@ def create_server() -> DockerarchServer:
         tree = parse(text)
         shift = len(text) - len(tree.text)
         fs = await ls.file_settings(uri)
-        found = hover_at(tree, index.offset(params.position) - shift, fs.settings)
+        cache_dir = fs.settings.cache_dir
+        online = partial(ls.images.known, cache_dir=cache_dir) if fs.settings.online else None
+        found = hover_at(tree, index.offset(params.position) - shift, fs.settings, online)
         if found is None:
             return None
         markdown, span = found
@@ -438,7 +467,15 @@ async def _code_actions(
     uri = params.text_document.uri
     doc = ls.workspace.get_text_document(uri)
     text = doc.source
-    index = DocumentIndex(text, ls.encoding)
+    target = actions.Target(
+        uri=uri,
+        version=doc.version,
+        index=DocumentIndex(text, ls.encoding),
+        path=_path_of(uri),
+        document_changes=ls.client_has("workspace", "workspace_edit", "document_changes"),
+        read_context=ls.context_file,
+        version_of=ls.open_version,
+    )
     only = (
         [str(k.value if isinstance(k, types.CodeActionKind) else k) for k in params.context.only]
         if params.context.only
@@ -456,29 +493,29 @@ async def _code_actions(
                 or data.get("version") != doc.version
             ):
                 continue
-            fix = actions.quick_fix(uri, index, diag, ls._read_text)
+            fix = actions.quick_fix(target, tree, diag)
             if fix is not None:
                 out.append(fix)
             span = data.get("span")
             if isinstance(span, list) and span and isinstance(span[0], int):
-                ignore = actions.ignore_action(uri, index, tree, diag, span[0])
+                ignore = actions.ignore_action(target, tree, diag, span[0])
                 if ignore is not None:
                     out.append(ignore)
     if _wants(only, actions.FIX_ALL_KIND):
         fs = await ls.file_settings(uri)
-        path = _path_of(uri)
+        path = target.path
 
         def check(t: str) -> Result:
-            return check_text(t, fs.settings, path=path, context_dir=path.parent if path else None)
+            return check_text(t, fs.settings, path=path, context_dir=target.context_dir)
 
-        fixed = await ls.run_checked(partial(actions.fix_all, text, check, fs.unsafe_fixes))
-        edit = actions.replace_edit(index, fixed)
-        if edit is not None:
-            out.append(
-                types.CodeAction(
-                    title=actions.FIX_ALL_TITLE,
-                    kind=actions.FIX_ALL_KIND,
-                    edit=types.WorkspaceEdit(changes={uri: [edit]}),
-                )
-            )
+        archs = list(dict.fromkeys(p.arch for p in fs.settings.platforms))
+        fix_all, outcome = await ls.run_checked(
+            partial(actions.fix_all, target, check, fs.unsafe_fixes, archs)
+        )
+        for err in outcome.errors:
+            ls.warn(f"fix-all left {err.path} alone: {err.problem}")
+        if not outcome.converged:
+            ls.warn(f"{uri}: fixes still changed the file after {outcome.rounds} rounds")
+        if fix_all is not None:
+            out.append(fix_all)
     return out

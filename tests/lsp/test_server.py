@@ -201,8 +201,28 @@ async def code_actions(
 
 
 def edits_for(action: types.CodeAction, uri: str) -> list[types.TextEdit]:
-    assert action.edit is not None and action.edit.changes is not None
+    """The action's edits of ``uri``, whether as ``documentChanges`` or ``changes``."""
+    assert action.edit is not None
+    if action.edit.document_changes is not None:
+        (change,) = [
+            c
+            for c in action.edit.document_changes
+            if isinstance(c, types.TextDocumentEdit) and c.text_document.uri == uri
+        ]
+        return [e for e in change.edits if isinstance(e, types.TextEdit)]
+    assert action.edit.changes is not None
     return list(action.edit.changes[uri])
+
+
+def edited_uris(action: types.CodeAction) -> set[str]:
+    assert action.edit is not None
+    if action.edit.document_changes is not None:
+        return {
+            c.text_document.uri
+            for c in action.edit.document_changes
+            if isinstance(c, types.TextDocumentEdit)
+        }
+    return set(action.edit.changes or {})
 
 
 async def test_quick_fix_applies_and_removes_the_diagnostic(

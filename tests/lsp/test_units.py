@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -10,15 +11,14 @@ from hypothesis import strategies as st
 from lsprotocol import types
 
 from dockerarch.config import FileConfig, Selection, settings_for
-from dockerarch.diagnostics import Diagnostic, Edit, ExternalLocation, Severity
+from dockerarch.diagnostics import Diagnostic, ExternalLocation, Severity
 from dockerarch.engine import Result
-from dockerarch.lsp.actions import replace_edit
 from dockerarch.lsp.convert import to_lsp
-from dockerarch.lsp.edits import apply_edits
+from dockerarch.lsp.edits import text_edits
 from dockerarch.lsp.positions import UTF8, UTF16, UTF32, DocumentIndex
 from dockerarch.lsp.settings import EditorSettings, parse_editor_settings
 from dockerarch.platforms import Platform
-from dockerarch.syntax import Span, parse
+from dockerarch.syntax import parse
 
 ENCODINGS = (UTF8, UTF16, UTF32)
 _CODECS = {UTF8: ("utf-8", 1), UTF16: ("utf-16-le", 2), UTF32: ("utf-32-le", 4)}
@@ -55,28 +55,41 @@ def test_columns_past_the_end_and_inside_a_character_clamp() -> None:
     assert index.offset(types.Position(line=7, character=0)) == len(index.text)
 
 
-def test_apply_edits_skips_conflicting_groups() -> None:
-    text = "0123456789"
-    groups = [
-        [Edit(Span(1, 3), "ab")],
-        [Edit(Span(2, 4), "X")],  # overlaps the first
-        [Edit(Span(5, 5), "+"), Edit(Span(8, 9), "")],
-        [Edit(Span(5, 5), "-")],  # same insertion point
-    ]
-    assert apply_edits(text, groups) == ("0ab34+5679", 2)
+def apply_text_edits(index: DocumentIndex, edits: list[types.TextEdit]) -> str:
+    text = index.text
+    spans = [(index.offset(e.range.start), index.offset(e.range.end)) for e in edits]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), "unordered or overlapping"
+    for (start, end), e in reversed(list(zip(spans, edits, strict=True))):
+        text = text[:start] + e.new_text + text[end:]
+    return text
 
 
 @pytest.mark.parametrize(
-    ("old", "new"),
-    [("a\r\nb\r\n", "a\r\nc\r\nb\r\n"), ("abc", "abXc"), ("x\r\ny", "x\r\n"), ("é😀z", "é😀")],
+    ("old", "new", "changed"),
+    [
+        ("a\r\nb\r\n", "a\r\nc\r\nb\r\n", ["c\r\n"]),
+        ("abc", "abXc", ["X"]),
+        ("x\r\ny", "x\r\n", [""]),
+        ("é😀z", "é😀", [""]),
+        (
+            "FROM a\nRUN x-amd64\nCMD y\nRUN z\n",
+            "FROM a\nARG T\nRUN x-$T\nCMD y\n",
+            ["ARG T\nRUN x-$T", ""],
+        ),
+    ],
 )
-def test_replace_edit_changes_only_the_difference(old: str, new: str) -> None:
+def test_text_edits_change_only_the_differences(old: str, new: str, changed: list[str]) -> None:
     index = DocumentIndex(old, UTF16)
-    edit = replace_edit(index, new)
-    assert edit is not None
-    start, end = index.offset(edit.range.start), index.offset(edit.range.end)
-    assert old[:start] + edit.new_text + old[end:] == new
-    assert len(edit.new_text) < len(new)
+    edits = text_edits(index, new)
+    assert [e.new_text for e in edits] == changed
+    assert apply_text_edits(index, edits) == new
+
+
+@given(texts, texts)
+def test_text_edits_turn_any_text_into_any_other(old: str, new: str) -> None:
+    for encoding in ENCODINGS:
+        index = DocumentIndex(old, encoding)
+        assert apply_text_edits(index, text_edits(index, new)) == new
 
 
 def test_editor_settings_layer_over_the_project_and_reject_bad_values(tmp_path: Path) -> None:
