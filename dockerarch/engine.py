@@ -7,21 +7,24 @@ third-party pack.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockerarch.diagnostics import Diagnostic, ExternalLocation, Fix, Severity
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
-from dockerarch.syntax import Dockerfile, Instruction, Span, parse
+from dockerarch.syntax.positions import Span
 
 if TYPE_CHECKING:
     from dockerarch.model import Model, PlatformView
+    from dockerarch.syntax import Dockerfile, Instruction
+
+# Importing this module is cheap (a cached result is rendered without the
+# parser or any rule): the parser, the model and the entry points are
+# imported where they are used.
 
 CATEGORIES = frozenset(
     {
@@ -89,6 +92,8 @@ def rule(
     """
 
     def wrap(fn: Callable[[Context], Iterable[Diagnostic]]) -> Rule:
+        import inspect
+
         doc = (fn.__doc__ or "").strip()
         summary, _, body = doc.partition("\n")
         return Rule(
@@ -105,9 +110,30 @@ def rule(
     return wrap
 
 
-@cache
+_index: tuple[Rule, ...] | None = None
+
+
 def load_rules() -> tuple[Rule, ...]:
     """Every rule from every installed pack, by code."""
+    return _index if _index is not None else installed_rules()
+
+
+def use_rule_index(rules: Sequence[Rule] | None) -> None:
+    """Answer :func:`load_rules` with these rules instead of importing the packs (None: stop).
+
+    For a run whose results all come from the result cache: reports need the
+    rules' names and docs, not their code. The rules' checks must load the
+    real rules when called (see :mod:`dockerarch.resultcache`).
+    """
+    global _index
+    _index = None if rules is None else tuple(sorted(rules, key=lambda r: r.code))
+
+
+@cache
+def installed_rules() -> tuple[Rule, ...]:
+    """Every rule of every installed pack (imported through the entry points), by code."""
+    from importlib.metadata import entry_points
+
     found: dict[str, Rule] = {}
     for ep in entry_points(group="dockerarch.rules"):
         for r in ep.load():
@@ -165,6 +191,9 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     #: Facts several rules derive from the same file (pip installs, say), computed once.
     cache: dict[object, object] = field(default_factory=dict)
+    #: Codes of the rules this check runs: a rule may leave a problem to another
+    #: rule's fix, but only when that rule really runs.
+    running: frozenset[str] = frozenset()
 
     @property
     def platforms(self) -> tuple[Platform, ...]:
@@ -222,13 +251,15 @@ def check_text(
     """Parse, model and run every enabled rule; apply suppressions."""
     from dockerarch.model import build_model
     from dockerarch.suppressions import apply_suppressions
+    from dockerarch.syntax import parse
 
     settings = settings or Settings()
     tree = parse(text)
     model = build_model(tree)
-    ctx = Context(tree, model, settings, path, context_dir)
     diagnostics: list[Diagnostic] = []
     active = [r for r in (rules if rules is not None else load_rules()) if settings.enabled(r.code)]
+    running = frozenset(r.code for r in active)
+    ctx = Context(tree, model, settings, path, context_dir, running=running)
     for r in active:
         if r.category == "suppression":
             continue

@@ -99,6 +99,8 @@ class Applied:
     code: str
     message: str
     round: int
+    #: The diagnostic whose fix was made; its spans index that round's text.
+    diagnostic: Diagnostic
 
 
 @dataclass
@@ -189,7 +191,7 @@ def fix_source(
             break
         rounds += 1
         applied += [
-            Applied(d.code, d.fix.message, rounds)
+            Applied(d.code, d.fix.message, rounds, d)
             for g in taken
             for d in g.diagnostics
             if d.fix is not None

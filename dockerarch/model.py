@@ -167,6 +167,7 @@ class PlatformView:
         self.escape = model.tree.escape
         #: Derived per-stage facts (stageenv.StageEnv), keyed by their builders.
         self.cache: dict[object, object] = {}
+        self._envs: dict[tuple[int, int | None], dict[str, str | None]] = {}
         self.platform_values = {
             **platform.args(),
             "BUILDPLATFORM": str(platform),
@@ -283,14 +284,24 @@ class PlatformView:
         stage = self.model.stage_of(ins)
         if stage is None:
             return dict(self.global_env)
-        return self._env(stage, ins)
+        return dict(self._env(stage, ins))
 
     def env_after(self, stage: Stage) -> dict[str, str | None]:
-        return self._env(stage, None)
+        return dict(self._env(stage, None))
 
     def _env(self, stage: Stage, until: Instruction | None) -> dict[str, str | None]:
+        # Rules ask for the scope of nearly every instruction, often per rule:
+        # computed once per (stage, instruction) and copied out, since callers
+        # may change what they get.
+        key = (stage.index, None if until is None else until.span.start)
+        env = self._envs.get(key)
+        if env is None:
+            env = self._envs[key] = self._compute_env(stage, until)
+        return env
+
+    def _compute_env(self, stage: Stage, until: Instruction | None) -> dict[str, str | None]:
         parent = self.parent(stage)
-        env: dict[str, str | None] = dict(self.env_after(parent)) if parent else {}
+        env: dict[str, str | None] = dict(self._env(parent, None)) if parent else {}
         for ins in stage.body:
             if until is not None and ins.span.start >= until.span.start:
                 break

@@ -6,10 +6,15 @@ platform; info findings are listed but never change a status. For one file
 and one platform the status is
 
 - **ready**: no finding counts against the platform;
-- **needs fixes**: some do, and every one of them has a fix that ``dockerarch
-  fix --unsafe-fixes`` applies (safe or unsafe);
-- **blocked**: at least one has no such fix (none, or display-only), so a
-  person must change the build.
+- **needs fixes**: some do, and after ``dockerarch fix --unsafe-fixes`` none
+  that counts against the platform is left (fixes interact: one rule may leave
+  a problem to another rule's fix, so what decides is the fixed file, not
+  whether each finding carries a fix of its own);
+- **blocked**: something that counts against the platform is left after
+  fixing, or the fixer did not settle, so a person must change the build.
+
+Without a fix preview (:func:`status` called with findings only) a finding
+counts as fixable when it carries a safe or unsafe fix.
 
 A platform the file's configuration does not target has no status. What
 ``fix`` would change is computed by running the fixer in memory with unsafe
@@ -76,11 +81,14 @@ class Finding:
         return self.fix in (Applicability.SAFE, Applicability.UNSAFE)
 
 
-def status(findings: Iterable[Finding], platform: str) -> Status:
-    """The status of ``platform`` given a file's findings (see the module docs)."""
+def status(findings: Iterable[Finding], platform: str, fix: FixPreview | None = None) -> Status:
+    """The status of ``platform`` given a file's findings and fix preview (see the module docs)."""
     against = [f for f in findings if f.counts_against(platform)]
     if not against:
         return Status.READY
+    if fix is not None:
+        fixed = fix.converged and platform not in fix.left_on
+        return Status.NEEDS_FIXES if fixed else Status.BLOCKED
     if all(f.fixable for f in against):
         return Status.NEEDS_FIXES
     return Status.BLOCKED
@@ -100,6 +108,8 @@ class FixPreview:
     files: tuple[str, ...]
     #: Findings left after fixing.
     remaining: int
+    #: Target platforms that an error or warning left after fixing still concerns.
+    left_on: frozenset[str]
     #: False when fixes kept changing the text until the fixer gave up.
     converged: bool
     #: Why some fix could not be previewed (an unreadable requirements file, ...).
@@ -125,11 +135,11 @@ class FileReadiness:
 
     def status(self, platform: str) -> Status | None:
         """Status for ``platform``; None when the file does not target it."""
-        return status(self.findings, platform) if platform in self.platforms else None
+        return status(self.findings, platform, self.fix) if platform in self.platforms else None
 
     @property
     def overall(self) -> Status:
-        return worst(status(self.findings, p) for p in self.platforms)
+        return worst(status(self.findings, p, self.fix) for p in self.platforms)
 
     def categories(self) -> Counter[str]:
         return Counter(f.category for f in self.findings)
@@ -208,7 +218,7 @@ def assess(
         repository=repository_of(path, cwd),
         platforms=tuple(str(p) for p in settings.platforms),
         findings=findings(report, cwd),
-        fix=preview(name, outcome, cwd),
+        fix=preview(name, outcome, cwd, tuple(str(p) for p in settings.platforms)),
         warnings=tuple(result.warnings),
     )
     return readiness, list(result.notes)
@@ -235,7 +245,7 @@ def findings(report: FileReport, cwd: Path) -> tuple[Finding, ...]:
     return tuple(out)
 
 
-def preview(name: str, outcome: Outcome, cwd: Path) -> FixPreview:
+def preview(name: str, outcome: Outcome, cwd: Path, platforms: tuple[str, ...]) -> FixPreview:
     diffs: list[Diff] = []
     if outcome.source != outcome.original:
         diffs.append(unified_diff(name, outcome.original, outcome.source))
@@ -250,6 +260,12 @@ def preview(name: str, outcome: Outcome, cwd: Path) -> FixPreview:
         removed=sum(d.removed for d in diffs),
         files=tuple(d.name for d in diffs),
         remaining=len(outcome.remaining),
+        left_on=frozenset(
+            p
+            for d in outcome.remaining
+            if d.severity is not Severity.INFO
+            for p in (d.platforms or platforms)
+        ),
         converged=outcome.converged,
         problems=tuple(problems),
     )

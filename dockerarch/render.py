@@ -4,6 +4,7 @@
 stage, or ``target`` like ``buildx --target``) and rewrites only what the
 platform decides:
 
+- numeric stage references (``COPY --from=3``) count only the stages kept;
 - a FROM naming a stage through variables (``FROM build-${TARGETARCH} AS
   build``) gets the resolved stage name (``FROM build-arm64 AS build``); so
   does a FROM image that depends on the target platform and a ``COPY
@@ -77,6 +78,7 @@ def render(text: str, platform: Platform, target: str | None = None) -> str:
         edits.extend(_from_edits(view, other, stage))
         for ins in stage.body:
             edits.extend(_copy_from_edits(view, ins))
+            edits.extend(_renumber_edits(view, ins))
             if ins.name == "RUN":
                 edits.extend(_run_edits(view, ins, platform))
     return ("\ufeff" if tree.bom else "") + apply_edits(tree.text, edits)
@@ -161,6 +163,35 @@ def _copy_from_edits(view: PlatformView, ins: Instruction) -> list[tuple[Span, s
     if value is None or view.model.stage_named(value) is None:
         return []
     return [(flag.value_span, value)]
+
+
+_DIGITS = re.compile(r"\d+\Z")
+_MOUNT_FROM = re.compile(r"(?:^|,)\s*from=(\d+)\s*(?=,|$)")
+
+
+def _renumber_edits(view: PlatformView, ins: Instruction) -> list[tuple[Span, str]]:
+    """Numeric stage references (``COPY --from=2``, ``RUN --mount=from=2``) moved
+    down past the stages left out, which no longer count."""
+
+    def new(old: int) -> int:
+        return old - sum(1 for i in range(old) if i not in view.reachable)
+
+    text = view.model.tree.text
+    out: list[tuple[Span, str]] = []
+    for flag in ins.flags:
+        span = flag.value_span
+        if flag.value is None or span is None or text[span.start : span.end] != flag.value:
+            continue
+        if flag.name == "from" and ins.name in ("COPY", "ADD") and _DIGITS.match(flag.value):
+            if new(int(flag.value)) != int(flag.value):
+                out.append((span, str(new(int(flag.value)))))
+        elif flag.name == "mount" and ins.name == "RUN":
+            for m in _MOUNT_FROM.finditer(flag.value):
+                old = int(m.group(1))
+                if new(old) != old:
+                    at = span.start + m.start(1)
+                    out.append((Span(at, at + len(m.group(1))), str(new(old))))
+    return out
 
 
 # -- RUN scripts ------------------------------------------------------------------

@@ -27,6 +27,22 @@ from dockerarch.syntax import Instruction
 Resolve = Callable[[Word], "list[str] | None"]
 _SIMPLE_REF = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 
+# apt installs Recommends unless told not to; these are the ones that decide
+# whether a stage can compile (Debian's and Ubuntu's python3-pip recommend the
+# toolchain and headers pip needs for sdists).
+_APT_RECOMMENDS = {
+    "python3-pip": ("build-essential", "python3-dev"),
+    "python-pip": ("build-essential", "python-dev"),
+}
+_NO_RECOMMENDS = frozenset(
+    {
+        "--no-install-recommends",
+        "APT::Install-Recommends=false",
+        "APT::Install-Recommends=0",
+        "Apt::Install-Recommends=false",
+    }
+)
+
 _INSTALL_VERBS = {
     "apt-get": ("apt", {"install"}),
     "apt": ("apt", {"install"}),
@@ -317,6 +333,8 @@ def package_install(
         pkgs.append(builddeps.normalize_package(w) if not w.startswith("@") else w)
     if not verb_seen or (not pkgs and complete):
         return None
+    if manager == "apt" and not _NO_RECOMMENDS.intersection(w for w in words if w):
+        pkgs.extend(r for p in pkgs for r in _APT_RECOMMENDS.get(p, ()))
     return manager, tuple(pkgs), complete
 
 

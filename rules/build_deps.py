@@ -8,9 +8,6 @@ from functools import reduce
 
 from dockerarch_rules.npm import npm_answers, npm_sites
 from dockerarch_rules.platform_args import insert_lines
-from dockerarch_rules.python import _answers as pip_answers
-from dockerarch_rules.python import _provider as pypi_provider
-from dockerarch_rules.python import pip_sites
 
 from dockerarch.diagnostics import (
     Applicability,
@@ -23,13 +20,18 @@ from dockerarch.diagnostics import (
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import builddeps, npm, pypi
 from dockerarch.knowledge.builddeps import BuildNeeds
+from dockerarch.pysites import pip_sites
+from dockerarch.pywheels import pypi_provider, wheel_answers
 from dockerarch.sourcebuilds import SourceBuild, guarded, install_command, lacking, tool_builds
-from dockerarch.syntax import Instruction
+from dockerarch.syntax import Instruction, Span
 
 _NOTHING = BuildNeeds(())
 
 
 def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
+    # Imported here: rules/python.py asks this module whether DA701 fixes a build.
+    from dockerarch_rules.python import pins_within_major
+
     for site in pip_sites(ctx):
         for req, word_span in site.requirements:
             if req.name is None or req.editable or req.url or req.constraint:
@@ -45,8 +47,10 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
                 external = ExternalLocation(
                     req.file, req.line, req.column, req.end_line, req.end_column
                 )
+            if pins_within_major(ctx, site, req, word_span):
+                continue
             provider = pypi_provider(ctx, req)
-            for a in pip_answers(ctx, site, req, provider):
+            for a in wheel_answers(ctx, site, req, provider):
                 # Pure-Python packages build a wheel without compiling anything.
                 if pypi.is_pure(req.name, a.version, provider=provider) is not False:
                     continue
@@ -109,8 +113,48 @@ class _Gap:
     packages: tuple[str, ...]
 
 
+def compiles_with_build_deps(ctx: Context, span: Span) -> bool:
+    """Whether every platform that compiles the npm package word at ``span`` has its build
+    dependencies before the install, or gets them from DA701's fix (when DA701 runs)."""
+    builds = [b for b in _npm_builds(ctx) if b.span == span]
+    gaps = _gaps(ctx)
+    for build in builds:
+        gap = gaps.get(build.instruction.span.start, {}).get(build.platform)
+        if gap is not None and any(b.span == span for b in gap.builds):
+            if not (gap.packages and "DA701" in ctx.running):
+                return False
+        elif lacking(ctx, build) is None and not _judged(build):
+            return False
+    return bool(builds)
+
+
+def fixed_by_build_deps(ctx: Context, span: Span) -> bool:
+    """Whether DA701 runs and its fix installs what the source build at ``span`` lacks.
+
+    Rules with another remedy for the same build (a version pin) stand back then,
+    so one fix run does not both pin and install build dependencies.
+    """
+    if "DA701" not in ctx.running:
+        return False
+    return any(
+        gap.packages and any(b.span == span for b in gap.builds)
+        for per_platform in _gaps(ctx).values()
+        for gap in per_platform.values()
+    )
+
+
+def _judged(build: SourceBuild) -> bool:
+    """Whether :func:`lacking` could tell what the stage has before ``build``."""
+    env = build.env
+    known = env.base is not None and env.package_manager is not None
+    return known and not env.partial_before(build.command.span.start)
+
+
 def _gaps(ctx: Context) -> dict[int, dict[str, _Gap]]:
     """Per instruction (by offset), per platform, what its source builds lack."""
+    cached = ctx.cache.get("build_deps_gaps")
+    if isinstance(cached, dict):
+        return cached
     found: dict[int, dict[str, list[tuple[SourceBuild, BuildNeeds]]]] = {}
     for build in (*_pip_builds(ctx), *_npm_builds(ctx), *tool_builds(ctx)):
         todo = lacking(ctx, build)
@@ -130,6 +174,7 @@ def _gaps(ctx: Context) -> dict[int, dict[str, _Gap]]:
             headers = python if python != env.base.apt_python else None
             packages = builddeps.packages_for(env.package_manager, missing, headers)
             out.setdefault(start, {})[platform] = _Gap(builds, missing, tuple(packages))
+    ctx.cache["build_deps_gaps"] = out
     return out
 
 
@@ -174,6 +219,9 @@ def source_build_lacks_build_deps(ctx: Context) -> Iterator[Diagnostic]:
     (`RUN if [ "$TARGETARCH" = "arm64" ]; then yum install -y gcc-c++ ...; fi`
     with `ARG TARGETARCH`), or for all when every platform compiles. With
     `dockerarch fix --style stages` each architecture gets its own stage.
+    A pinned Python package whose next wheel-bearing version is in the same
+    major version is not reported here while DA501 runs: DA501 pins it, which
+    removes the source build.
 
     ## Fix safety
     Unsafe: it adds packages (and size) to the image, and the package names come

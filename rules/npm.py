@@ -278,6 +278,23 @@ def _first_good_version(
     return best
 
 
+def _pin_is_wanted(ctx: Context, dep: NpmDep, answers: list[NpmAnswer]) -> bool:
+    """Whether to offer the newer version as the fix.
+
+    Not for an install that only some targets run (a per-architecture stage):
+    the platforms would get different versions. Not when the platforms that
+    compile have the build dependencies, or DA701 installs them: that keeps
+    the version every platform has been tested with and leaves the platforms
+    with a binary as they are.
+    """
+    if {a.arch for a in answers} != {v.platform.arch for v in ctx.views()}:
+        return False
+    # build_deps imports this module, so the import waits until a rule runs.
+    from dockerarch_rules.build_deps import compiles_with_build_deps
+
+    return not compiles_with_build_deps(ctx, dep.span)
+
+
 @rule(
     code="DA601",
     name="npm-addon-no-prebuilt",
@@ -314,8 +331,11 @@ def npm_addon_no_prebuilt(ctx: Context) -> Iterator[Diagnostic]:
 
     ## Fix
     Move to the first version with binaries for every target platform (offered
-    when the command line pins an exact version), or install the build
-    dependencies for the platform that compiles (DA701 says which).
+    when the command line pins an exact version that every target installs), or
+    install the build dependencies for the platform that compiles (DA701 says
+    which). The version is not offered when the platforms that compile have
+    the build dependencies or DA701 can install them: that keeps what the
+    platforms with a binary install as it is.
 
     ## Fix safety
     Unsafe: a newer version, often a new major version, may change behaviour
@@ -338,10 +358,10 @@ def _report(
     good = [a for a in answers if a.answer.prebuilt is True]
     fix = None
     target = _first_good_version(ctx, name, version, answers)
-    if target is not None:
+    if target is not None and _pin_is_wanted(ctx, dep, answers):
         edit = _pin_edit(site, dep, target)
         if edit is not None:
-            fix = Fix(f"Install {name}@{target}", (edit,), Applicability.UNSAFE)
+            fix = Fix(f"Install {name}@{target} on every platform", (edit,), Applicability.UNSAFE)
     notes = [a.answer.reason for a in bad[:1]] + [f"source: {s}" for s in bad[0].answer.sources]
     for broken in (True, False):
         group = [a for a in bad if a.answer.unsupported is broken]

@@ -235,3 +235,25 @@ def test_a_followed_variable_without_the_toolchain_still_counts() -> None:
         "RUN apt-get install -y $RUNTIME_DEPS && ./configure && make\n"
     )
     assert only(text).message.endswith("install build-essential")
+
+
+def test_a_pin_in_the_major_version_beats_installing_build_deps() -> None:
+    # numpy 1.19.0 has arm64 wheels: DA501 pins it and DA701 stands back, so one
+    # fix run does not both pin numpy and install a compiler for it.
+    text = UBUNTU_PIP + "RUN pip3 install numpy==1.18.5\n"
+    (pin,) = check(text, with_python=True).diagnostics
+    assert pin.code == "DA501" and pin.fix is not None
+    assert pin.fix.message == "Pin numpy to 1.19.0 on every platform"
+    # Without DA501 running, DA701 reports the build and installs what it needs.
+    assert "build-essential python3-dev" in only(text).message
+
+
+def test_a_major_upgrade_gives_way_to_build_deps() -> None:
+    # canvas-like case for Python: when only a new major version has wheels, DA701's
+    # install keeps the tested version and DA501 offers no pin while DA701 runs.
+    text = "FROM python:3.7-slim\nRUN pip install pandas==0.25.3\n"
+    found = {d.code: d for d in check(text, with_python=True).diagnostics}
+    assert "1.1.3 is the first version with wheels" in found["DA501"].message
+    assert found["DA501"].fix is None
+    fix = found["DA701"].fix
+    assert fix is not None and "build-essential" in fix.edits[0].content

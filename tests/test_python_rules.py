@@ -11,7 +11,7 @@ from dockerarch.engine import Settings, check_text
 
 UBUNTU = """\
 FROM ubuntu:20.04
-RUN apt-get update && apt-get install -y python3-pip
+RUN apt-get update && apt-get install -y --no-install-recommends python3-pip
 WORKDIR /app
 COPY requirements.txt .
 RUN pip3 install -r requirements.txt

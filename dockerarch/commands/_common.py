@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from dockerarch.config import Overrides, Resolver
+    from dockerarch.config import FileConfig, Overrides, Resolver
     from dockerarch.engine import Settings
 
 STDIN = "-"
@@ -44,9 +44,15 @@ class Problems:
 
     def crashed(self, where: str, exc: BaseException) -> None:
         """An unexpected exception while handling one file; the traceback with --verbose."""
-        self.report(where, f"internal error: {type(exc).__name__}: {exc}")
+        self.crashed_as(
+            where, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc))
+        )
+
+    def crashed_as(self, where: str, summary: str, trace: str) -> None:
+        """:meth:`crashed` for an exception raised elsewhere (a worker process), as text."""
+        self.report(where, f"internal error: {summary}")
         if self.verbose:
-            traceback.print_exception(exc, file=sys.stderr)
+            sys.stderr.write(trace)
 
     def note(self, where: str, text: str) -> None:
         if self.verbose:
@@ -88,7 +94,12 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="query registries for what the offline snapshots do not know",
     )
-    group.add_argument("--cache-dir", type=Path, metavar="DIR", help="cache for online lookups")
+    group.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="cache for results and online lookups (results default: .dockerarch_cache)",
+    )
     group.add_argument(
         "--context",
         type=Path,
@@ -140,6 +151,15 @@ class Input:
     mtime_ns: int | None
     settings: Settings
     context_dir: Path | None
+    #: Where results of this file are cached: ``cache-dir`` or ``.dockerarch_cache``
+    #: in the project root (the configuration file's directory, else the working directory).
+    cache_dir: Path | None = None
+
+
+def _cache_dir(config: FileConfig, cli: Overrides) -> Path:
+    from dockerarch.resultcache import CACHE_DIR_NAME
+
+    return cli.cache_dir or config.cache_dir or config.root / CACHE_DIR_NAME
 
 
 def iter_inputs(args: argparse.Namespace, problems: Problems) -> Iterator[Input]:
@@ -182,6 +202,7 @@ def iter_inputs(args: argparse.Namespace, problems: Problems) -> Iterator[Input]
             mtime_ns=source.mtime_ns,
             settings=settings_for(config, cli, item),
             context_dir=context or Path(os.path.abspath(item)).parent,
+            cache_dir=_cache_dir(config, cli),
         )
     if len(files) < len(paths):
         yield from _stdin(args, resolver, cli, context, problems, sys.stdin)
@@ -220,4 +241,5 @@ def _stdin(
         mtime_ns=None,
         settings=settings_for(config, cli, named),
         context_dir=context,
+        cache_dir=_cache_dir(config, cli),
     )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from dockerarch.commands._common import (
+    Input,
     Problems,
     UsageError,
     add_input_options,
@@ -17,7 +21,10 @@ from dockerarch.commands._common import (
 )
 
 if TYPE_CHECKING:
+    from dockerarch.engine import Result, Rule, Settings
     from dockerarch.report import FileReport
+    from dockerarch.resultcache import CachedResult, ResultCache
+    from dockerarch.syntax import Dockerfile
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit", "checkstyle")
 
@@ -46,6 +53,18 @@ def add_parser(
         "--statistics", action="store_true", help="count problems per rule instead of listing them"
     )
     out.add_argument("-q", "--quiet", action="store_true", help="print diagnostics, nothing else")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="check files in N processes (default 0: one per CPU when there are many files)",
+    )
+    speed.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the result cache"
+    )
     return parser
 
 
@@ -60,33 +79,34 @@ def use_color(args: argparse.Namespace, stream: TextIO) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from dockerarch.config import ConfigError
-    from dockerarch.engine import check_text
-    from dockerarch.fileio import FileError, write_atomic
-    from dockerarch.report import FileReport, Options, render
-    from dockerarch.report.text import render_statistics
 
     if args.statistics and args.format != "text":
         error(None, "--statistics works with --format text only")
         return 2
+    if args.jobs < 0:
+        error(None, "--jobs must be 0 (one per CPU) or more")
+        return 2
     problems = Problems(verbose=args.verbose)
-    reports: list[FileReport] = []
     try:
-        for item in iter_inputs(args, problems):
-            try:
-                result = check_text(
-                    item.text, item.settings, path=item.path, context_dir=item.context_dir
-                )
-            except Exception as exc:
-                problems.crashed(item.name, exc)
-                continue
-            for note in result.notes:
-                problems.note(item.name, note)
-            for warning in result.warnings:
-                error(item.name, f"warning: {warning}")
-            reports.append(FileReport(item.name, result.tree, result.diagnostics, item.context_dir))
+        inputs = list(iter_inputs(args, problems))
     except (ConfigError, UsageError) as e:
         error(None, str(e))
         return 2
+    from dockerarch.engine import use_rule_index
+
+    reports, index = _check_all(inputs, args, problems)
+    try:
+        if index is not None:
+            use_rule_index(index)
+        return _output(args, reports, problems)
+    finally:
+        use_rule_index(None)
+
+
+def _output(args: argparse.Namespace, reports: list[FileReport], problems: Problems) -> int:
+    from dockerarch.fileio import FileError, write_atomic
+    from dockerarch.report import Options, render
+    from dockerarch.report.text import render_statistics
 
     options = Options(
         color=use_color(args, sys.stdout),
@@ -111,3 +131,178 @@ def run(args: argparse.Namespace) -> int:
         return 2
     found = any(r.diagnostics for r in reports)
     return 1 if found and not args.exit_zero else 0
+
+
+# -- checking, cached and in parallel --------------------------------------------
+
+#: Fewer files than this to check are checked in this process: starting
+#: workers costs more than it saves.
+PARALLEL_MIN = 8
+
+
+@dataclass(frozen=True)
+class _Job:
+    text: str
+    settings: Settings
+    path: Path | None
+    context_dir: Path | None
+    cache_dir: Path | None
+    key: str | None
+
+
+@dataclass(frozen=True)
+class _Crash:
+    summary: str
+    trace: str
+
+
+_Outcome = tuple["Result | CachedResult", "Dockerfile"] | _Crash
+
+#: Result caches by directory; module-level so that forked workers inherit them
+#: (with their code fingerprint already computed).
+_caches: dict[Path, ResultCache] = {}
+
+
+def _cache(directory: Path | None) -> ResultCache | None:
+    from dockerarch.resultcache import ResultCache
+
+    if directory is None:
+        return None
+    found = _caches.get(directory)
+    if found is None:
+        found = _caches[directory] = ResultCache(directory)
+        # Without a writable directory the run goes on uncached.
+        with contextlib.suppress(OSError):
+            found.prepare()
+    return found
+
+
+def _run_job(job: _Job) -> _Outcome:
+    """Check one file, store its result in the cache; never raises."""
+    from dockerarch.engine import check_text
+
+    cache = _cache(job.cache_dir) if job.key is not None else None
+    try:
+        if cache is None or job.key is None:
+            result = check_text(job.text, job.settings, path=job.path, context_dir=job.context_dir)
+        else:
+            with cache.record(job.context_dir) as record:
+                result = check_text(
+                    job.text, job.settings, path=job.path, context_dir=job.context_dir
+                )
+            cache.store(job.key, result, result.tree, job.context_dir, record.opened)
+    except Exception as exc:
+        return _Crash(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+    return result, result.tree
+
+
+def _run_job_in_worker(job: _Job) -> tuple[dict[str, Any], None] | _Crash:
+    # The tree stays behind: the parent rebuilds what reports need from the text.
+    from dockerarch.resultcache import encode_result
+
+    outcome = _run_job(job)
+    if isinstance(outcome, _Crash):
+        return outcome
+    return encode_result(outcome[0]), None
+
+
+def _workers(args: argparse.Namespace, files: int) -> int:
+    if args.jobs:
+        return min(int(args.jobs), files)
+    if files < PARALLEL_MIN:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, files // (PARALLEL_MIN // 2)))
+
+
+def _parallel(jobs: list[_Job], workers: int) -> list[_Outcome]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dockerarch.resultcache import decode_result, text_tree
+
+    # Fork shares what the first check imported and loaded (rules, parser,
+    # knowledge snapshots) with every worker; elsewhere workers start afresh.
+    method = "fork" if sys.platform == "linux" else None
+    context = multiprocessing.get_context(method)
+    chunk = max(1, len(jobs) // (workers * 8))
+    out: list[_Outcome] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for job, answer in zip(
+            jobs, pool.map(_run_job_in_worker, jobs, chunksize=chunk), strict=True
+        ):
+            if isinstance(answer, _Crash):
+                out.append(answer)
+            else:
+                out.append((decode_result(answer[0]), text_tree(job.text)))
+    return out
+
+
+def _check_all(
+    inputs: list[Input], args: argparse.Namespace, problems: Problems
+) -> tuple[list[FileReport], list[Rule] | None]:
+    """Reports of ``inputs`` in their order, from the cache where it is valid, and the
+    cached rule index when no file had to be checked (so the rules need not be imported)."""
+    from dockerarch.report import FileReport
+    from dockerarch.resultcache import text_tree
+
+    # A cache's remembered file states are good for one run only.
+    _caches.clear()
+    index = None
+    outcomes: dict[int, _Outcome] = {}
+    todo: list[tuple[int, _Job]] = []
+    for i, item in enumerate(inputs):
+        cache = None if args.no_cache else _cache(item.cache_dir)
+        key = cache.key(item.text, item.settings, item.path, item.context_dir) if cache else None
+        hit = cache.load(key) if cache is not None and key is not None else None
+        if hit is not None:
+            outcomes[i] = (hit, text_tree(item.text))
+            continue
+        job = _Job(item.text, item.settings, item.path, item.context_dir, item.cache_dir, key)
+        todo.append((i, job))
+    if not todo:
+        index = _rule_index()
+    else:
+        # The first check runs here: it imports and loads what every worker needs.
+        first, job = todo[0]
+        outcomes[first] = _run_job(job)
+        rest = todo[1:]
+        workers = _workers(args, len(rest))
+        if workers > 1:
+            for (i, _), outcome in zip(rest, _parallel([j for _, j in rest], workers), strict=True):
+                outcomes[i] = outcome
+        else:
+            for i, job in rest:
+                outcomes[i] = _run_job(job)
+        _store_rule_index()
+    reports: list[FileReport] = []
+    for i, item in enumerate(inputs):
+        outcome = outcomes[i]
+        if isinstance(outcome, _Crash):
+            problems.crashed_as(item.name, outcome.summary, outcome.trace)
+            continue
+        result, tree = outcome
+        for note in result.notes:
+            problems.note(item.name, note)
+        for warning in result.warnings:
+            error(item.name, f"warning: {warning}")
+        reports.append(FileReport(item.name, tree, result.diagnostics, item.context_dir))
+    return reports, index
+
+
+def _rule_index() -> list[Rule] | None:
+    for cache in _caches.values():
+        rules = cache.rules()
+        if rules is not None:
+            return rules
+    return None
+
+
+def _store_rule_index() -> None:
+    from dockerarch.engine import installed_rules
+
+    for cache in _caches.values():
+        cache.store_rules(installed_rules())

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -78,6 +78,7 @@ class BuildNeeds:
         )
 
 
+@lru_cache(maxsize=8192)
 def normalize_package(spec: str) -> str:
     """A package name from a command-line spec: ``gcc=4:12.2.0-3`` -> ``gcc``.
 
@@ -101,14 +102,22 @@ def normalize_package(spec: str) -> str:
 
 def provides(package_manager: str, installed_packages: Iterable[str]) -> set[str]:
     """Capabilities the installed packages give (meta packages and groups expanded)."""
-    table = _family_table(package_manager, "provides")
     found: set[str] = set()
     for spec in installed_packages:
-        name = normalize_package(spec)
-        for pattern, capabilities in table.items():
-            if fnmatchcase(name, pattern.lower()):
-                found.update(capabilities)
+        found |= _provided_by(package_manager, normalize_package(spec))
     return found
+
+
+# Every stage and platform asks again about the same few installed packages;
+# matching one against every pattern of the table is the cost, so it is paid once.
+@lru_cache(maxsize=8192)
+def _provided_by(package_manager: str, name: str) -> frozenset[str]:
+    table = _family_table(package_manager, "provides")
+    found: set[str] = set()
+    for pattern, capabilities in table.items():
+        if fnmatchcase(name, pattern.lower()):
+            found.update(capabilities)
+    return frozenset(found)
 
 
 def requirements_for(ecosystem: Ecosystem, package: str) -> BuildNeeds | None:

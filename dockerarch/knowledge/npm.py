@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Protocol
 
@@ -92,13 +92,7 @@ class SemVer:
 
     @classmethod
     def parse(cls, text: str) -> SemVer | None:
-        m = _VERSION_RE.match(text)
-        if m is None:
-            return None
-        pre = (
-            tuple(int(p) if p.isdigit() else p for p in m.group(4).split(".")) if m.group(4) else ()
-        )
-        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3)), pre)
+        return _parse_semver(text)
 
     @property
     def release(self) -> tuple[int, int, int]:
@@ -149,6 +143,17 @@ class _Comparator:
 
 _ComparatorSet = tuple[_Comparator, ...]
 _ZERO = SemVer(0, 0, 0)
+
+
+# Resolving a range parses every published version of a package, for every
+# install of it and every platform: parse each text once (SemVer is immutable).
+@lru_cache(maxsize=16384)
+def _parse_semver(text: str) -> SemVer | None:
+    m = _VERSION_RE.match(text)
+    if m is None:
+        return None
+    pre = tuple(int(p) if p.isdigit() else p for p in m.group(4).split(".")) if m.group(4) else ()
+    return SemVer(int(m.group(1)), int(m.group(2)), int(m.group(3)), pre)
 
 
 def _floor(major: int, minor: int = 0, patch: int = 0) -> SemVer:

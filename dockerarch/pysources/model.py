@@ -44,7 +44,10 @@ class PyRequirement:
 
     ``raw`` is the requirement text as given (the decoded string for TOML,
     JSON and Python literals; ``name==version`` for lock files). ``end_line``
-    and ``end_column`` are exclusive, like ruff's end locations.
+    and ``end_column`` are exclusive, like ruff's end locations. ``section`` is
+    the table a project or lock file declares it in (``project.dependencies``,
+    ``tool.poetry.group.dev.dependencies``, ``default``); empty for
+    requirements files and command lines.
     """
 
     raw: str
@@ -63,6 +66,7 @@ class PyRequirement:
     offset: int
     end_offset: int
     origin: str
+    section: str = ""
     hashes: tuple[str, ...] = ()
     constraint: bool = False
     editable: bool = False
@@ -180,7 +184,8 @@ class RequirementsResult:
 _URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _EGG = re.compile(r"[#&]egg=([^&#]+)")
 _LENIENT_NAME = re.compile(
-    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(?:[=!<>~@;(]|$)"
+    # No two optional whitespace runs side by side: failing would be quadratic in their length.
+    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?(?:[=!<>~@;(]|$)"
 )
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
 
@@ -291,6 +296,7 @@ def make_requirement(
     lines: LineIndex,
     span: Span,
     origin: str,
+    section: str = "",
     parse_as: str | None = None,
     hashes: tuple[str, ...] = (),
     constraint: bool = False,
@@ -322,6 +328,7 @@ def make_requirement(
         offset=start.offset,
         end_offset=end.offset,
         origin=origin,
+        section=section,
         hashes=hashes,
         constraint=constraint,
         editable=editable,

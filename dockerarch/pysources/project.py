@@ -59,6 +59,7 @@ class _Doc:
             lines=self.lines,
             span=span,
             origin=f"{self.name} [{section}]",
+            section=section,
             parse_as=parse_as,
             hashes=hashes,
         )
@@ -246,7 +247,9 @@ def _pipfile_lock(doc: _Doc) -> None:
 
 
 _SECTION = re.compile(r"\[(?P<name>[^\]]+)\]")
-_OPTION = re.compile(r"(?P<key>[^=:\s][^=:]*?)\s*[=:][ \t]*")
+# The key keeps its trailing space (callers strip it): a lazy key followed by \s* is quadratic
+# on a long line without "=" or ":".
+_OPTION = re.compile(r"(?P<key>[^=:\s][^=:]*)[=:][ \t]*")
 
 
 def _setup_cfg(doc: _Doc) -> None:

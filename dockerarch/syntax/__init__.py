@@ -1,5 +1,9 @@
 """Lossless Dockerfile syntax: :func:`parse` and the node types."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from dockerarch.syntax.nodes import (
     Blank,
     Comment,
@@ -11,8 +15,20 @@ from dockerarch.syntax.nodes import (
     KeyValue,
     Word,
 )
-from dockerarch.syntax.parser import KNOWN_INSTRUCTIONS, parse
 from dockerarch.syntax.positions import LineIndex, Position, SourceMap, Span
+
+if TYPE_CHECKING:
+    from dockerarch.syntax.parser import KNOWN_INSTRUCTIONS, parse
+
+
+def __getattr__(name: str) -> Any:
+    # The parser is imported on first use: a cached result is reported without it.
+    if name in ("parse", "KNOWN_INSTRUCTIONS"):
+        from dockerarch.syntax import parser
+
+        return getattr(parser, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "KNOWN_INSTRUCTIONS",

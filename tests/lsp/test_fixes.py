@@ -132,7 +132,7 @@ async def test_quick_fix_edits_the_requirements_file(
     open_doc(client, uri, dockerfile.read_text())
     (diag,) = await pushed(client, uri, "DA501")
     (fix,) = [a for a in await code_actions(client, uri, [diag]) if a.title.startswith("Fix")]
-    assert fix.title == "Fix DA501: Pin numpy to 1.19.0 (unsafe)"
+    assert fix.title == "Fix DA501: Pin numpy to 1.19.0 on every platform (unsafe)"
     # Only the requirements file changes: the Dockerfile installs whatever it lists.
     assert edited_uris(fix) == {requirements.as_uri()}
     fixed = apply(requirements.read_text(), edits_for(fix, requirements.as_uri()))
