@@ -1,14 +1,18 @@
-"""``check --jobs``: files checked in worker processes give the output one process gives."""
+"""``check --jobs``: files checked in worker processes give the output one process gives.
+
+Each run is a fresh interpreter: workers are forked, and forking the test
+process is unsafe once other tests have loaded the BuildKit oracle (a Go
+runtime with threads of its own).
+"""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import dockerarch.engine
-from dockerarch import cli
 from dockerarch.commands.check import PARALLEL_MIN
 
 BASES = ("alpine", "ubuntu:22.04", "python:3.12-slim", "node:20")
@@ -26,35 +30,37 @@ def corpus(root: Path, count: int = PARALLEL_MIN + 4) -> list[Path]:
     return paths
 
 
-def check(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    code = cli.main(["check", "--isolated", "--no-cache", "--format", "json", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
+def run(*args: str | Path, prelude: str = "") -> tuple[int, str, str]:
+    argv = ["check", "--isolated", "--no-cache", "--format", "json", *map(str, args)]
+    script = f"{prelude}\nimport sys\nfrom dockerarch import cli\nsys.exit(cli.main({argv!r}))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    return done.returncode, done.stdout, done.stderr
 
 
-def test_parallel_output_equals_serial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parallel_output_equals_serial(tmp_path: Path) -> None:
     files = corpus(tmp_path)
-    serial = check(capsys, "--jobs", "1", *files)
+    serial = run("--jobs", "1", *files)
     assert serial[0] == 1 and serial[2] == ""
-    assert check(capsys, "--jobs", "2", *files) == serial
+    assert run("--jobs", "2", *files) == serial
     # Directories are walked in a stable order, whatever the workers do.
-    assert check(capsys, "-j", "3", tmp_path) == check(capsys, "-j", "1", tmp_path)
+    assert run("-j", "3", tmp_path) == run("-j", "1", tmp_path)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="workers inherit the patch only when forked")
-def test_a_crash_in_a_worker_names_its_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_crash_in_a_worker_names_its_file(tmp_path: Path) -> None:
     files = corpus(tmp_path)
-    real = dockerarch.engine.check_text
-
-    def flaky(text: str, *args: object, **kwargs: object) -> dockerarch.engine.Result:
-        if "AS app5\n" in text:
-            raise RuntimeError("boom")
-        return real(text, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(dockerarch.engine, "check_text", flaky)
-    code, out, err = check(capsys, "--jobs", "2", *files)
+    flaky = (
+        "import dockerarch.engine as engine\n"
+        "real = engine.check_text\n"
+        "def flaky(text, *args, **kwargs):\n"
+        "    if 'AS app5\\n' in text:\n"
+        "        raise RuntimeError('boom')\n"
+        "    return real(text, *args, **kwargs)\n"
+        "engine.check_text = flaky\n"
+    )
+    code, out, err = run("--jobs", "2", *files, prelude=flaky)
     assert code == 2
     assert err.splitlines() == [
         f"dockerarch: {files[5]}: internal error: RuntimeError: boom",
@@ -62,7 +68,7 @@ def test_a_crash_in_a_worker_names_its_file(
     assert str(files[4]) in out and str(files[6]) in out and str(files[5]) not in out
 
 
-def test_negative_jobs_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_negative_jobs_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
-    code, _, err = check(capsys, "--jobs", "-1", tmp_path / "Dockerfile")
+    code, _, err = run("--jobs", "-1", tmp_path / "Dockerfile")
     assert code == 2 and "--jobs" in err
