@@ -16,10 +16,11 @@ from dockerarch.engine import Settings
 from dockerarch.fixer import apply_edits
 from dockerarch.platforms import Platform
 from dockerarch.syntax import LineIndex, Span
-from dockerarch.workflows import CiResult, check_ci_file, discover_ci_files, repo_root
 from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.bake import parse_hcl
 from dockerarch.workflows.builds import parse_platforms, runner_arch
+from dockerarch.workflows.discover import discover_ci_files, repo_root
+from dockerarch.workflows.emulation import CiResult, check_ci_file
 from dockerarch.workflows.github import _matrix
 from dockerarch.workflows.heavy import emulated_work
 from dockerarch.workflows.rewrite import _image_of, _split

@@ -86,15 +86,23 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         error(None, "--jobs must be 0 (one per CPU) or more")
         return 2
+    from dockerarch.commands._ci import ci_reports, split_paths
+
     problems = Problems(verbose=args.verbose)
+    given = list(args.paths)
+    args.paths, named_ci = split_paths(given)
     try:
-        inputs = list(iter_inputs(args, problems))
+        # Only CI files named: no Dockerfile search (an empty list would mean ".").
+        inputs = list(iter_inputs(args, problems)) if args.paths or not named_ci else []
+        args.paths = given
+        ci = ci_reports(args, named_ci, problems)
     except (ConfigError, UsageError) as e:
         error(None, str(e))
         return 2
     from dockerarch.engine import use_rule_index
 
     reports, index = _check_all(inputs, args, problems)
+    reports += ci
     try:
         if index is not None:
             use_rule_index(index)

@@ -1,19 +1,8 @@
 """CI files that build images: GitHub Actions workflows, GitLab CI and bake files.
 
-:func:`check_ci_file` checks one such file for multi-platform builds that
-compile under QEMU emulation (DA801); :func:`discover_ci_files` finds them.
+:func:`dockerarch.workflows.emulation.check_ci_file` checks one such file for
+multi-platform builds that compile under QEMU emulation (DA801);
+:func:`dockerarch.workflows.discover.discover_ci_files` finds them. The
+package imports nothing itself: finding CI files must stay cheap for runs
+whose Dockerfile results all come from the cache.
 """
-
-from __future__ import annotations
-
-from dockerarch.workflows.discover import ci_kind, discover_ci_files, repo_root
-from dockerarch.workflows.emulation import CiResult, check_ci_file, check_workflow
-
-__all__ = [
-    "CiResult",
-    "check_ci_file",
-    "check_workflow",
-    "ci_kind",
-    "discover_ci_files",
-    "repo_root",
-]
