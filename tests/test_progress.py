@@ -13,6 +13,8 @@ import sys
 import termios
 from pathlib import Path
 
+import pytest
+
 from dockerarch.progress import MIN_TOTAL, Progress
 
 
@@ -176,3 +178,38 @@ def test_report_writes_nothing_to_a_pipe(tmp_path: Path) -> None:
     write_dockerfiles(tmp_path, MIN_TOTAL + 1)
     r = run_report(tmp_path, subprocess.PIPE)
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
+
+
+def run_check(cwd: Path, stderr: int, *extra: str) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    return subprocess.run(
+        [sys.executable, "-m", "dockerarch", "check", "--isolated", "--no-cache", *extra, "."],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_check_draws_the_bar_on_a_terminal(tmp_path: Path, jobs: str) -> None:
+    count = 12  # enough for workers to start with --jobs 2
+    write_dockerfiles(tmp_path, count)
+    master, slave = pty.openpty()
+    set_columns(slave, 100)
+    try:
+        r = run_check(tmp_path, slave, "--jobs", jobs)
+    finally:
+        os.close(slave)
+    output = read_all(master)
+    os.close(master)
+    assert r.returncode == 0, r.stdout
+    assert f"{count}/{count} " in output
+    assert r.stdout.decode().strip() == "All checks passed!"
+
+
+def test_check_writes_nothing_to_a_pipe(tmp_path: Path) -> None:
+    write_dockerfiles(tmp_path, 12)
+    r = run_check(tmp_path, subprocess.PIPE)
+    assert (r.returncode, r.stderr) == (0, b"")

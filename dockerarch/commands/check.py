@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -226,7 +227,7 @@ def _workers(args: argparse.Namespace, files: int) -> int:
     return max(1, min(cpus, files // (PARALLEL_MIN // 2)))
 
 
-def _parallel(jobs: list[_Job], workers: int) -> list[_Outcome]:
+def _parallel(jobs: list[_Job], workers: int, done: Callable[[str], None]) -> list[_Outcome]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -246,7 +247,12 @@ def _parallel(jobs: list[_Job], workers: int) -> list[_Outcome]:
                 out.append(answer)
             else:
                 out.append((decode_result(answer[0]), text_tree(job.text)))
+            done(_shown(job))
     return out
+
+
+def _shown(job: _Job) -> str:
+    return str(job.path) if job.path is not None else "-"
 
 
 def _check_all(
@@ -274,17 +280,25 @@ def _check_all(
     if not todo:
         index = _rule_index()
     else:
+        from dockerarch.progress import Progress
+
+        # Cache hits are done already; the bar counts what is left to check.
+        progress = Progress(len(todo), sys.stderr)
         # The first check runs here: it imports and loads what every worker needs.
         first, job = todo[0]
         outcomes[first] = _run_job(job)
+        progress.advance(_shown(job))
         rest = todo[1:]
         workers = _workers(args, len(rest))
         if workers > 1:
-            for (i, _), outcome in zip(rest, _parallel([j for _, j in rest], workers), strict=True):
+            parallel = _parallel([j for _, j in rest], workers, progress.advance)
+            for (i, _), outcome in zip(rest, parallel, strict=True):
                 outcomes[i] = outcome
         else:
             for i, job in rest:
                 outcomes[i] = _run_job(job)
+                progress.advance(_shown(job))
+        progress.close()
         _store_rule_index()
     reports: list[FileReport] = []
     for i, item in enumerate(inputs):
