@@ -13,7 +13,10 @@ from packaging.utils import canonicalize_name
 from dockerarch.pysources.model import PyRequirement, RequirementsResult, is_url
 from dockerarch.pysources.optscan import POSITIONAL, OptionTable, scan, table
 
-_LOCAL_PROJECT = re.compile(r"(?P<path>[^\[\]]+?)\s*(?:\[(?P<extras>[^\]]*)\])?")
+# The path ends in a non-space so that the optional spaces before ``[extras]``
+# cannot be shared with it: a lazy path then \s* backtracks quadratically on
+# long runs of inner whitespace.
+_LOCAL_PROJECT = re.compile(r"(?P<path>[^\[\]]*[^\[\]\s])\s*(?:\[(?P<extras>[^\]]*)\])?")
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
 
 
@@ -58,7 +61,8 @@ def local_project(text: str) -> tuple[str, frozenset[str]] | None:
     path = m.group("path")
     if not (path.startswith((".", "/")) or "/" in path):
         return None  # a package name, not a path
-    extras = frozenset(canonicalize_name(e) for e in (m.group("extras") or "").split(",") if e)
+    parts = (e.strip() for e in (m.group("extras") or "").split(","))
+    extras = frozenset(canonicalize_name(e) for e in parts if e)
     return path, extras
 
 
