@@ -134,7 +134,7 @@ def test_project_command(command: str, expected: Selection | None) -> None:
 
 def test_local_project_is_a_path_not_a_package_name() -> None:
     assert local_project(".[gpu,cli]") == (".", frozenset({"gpu", "cli"}))
-    assert local_project(".[gpu, cli]") == local_project("./ [gpu,cli]") == (".", {"gpu", "cli"})
+    assert local_project(".[gpu, cli]") == local_project(". [gpu,cli]") == (".", {"gpu", "cli"})
     assert local_project("./pkgs/core") == ("./pkgs/core", frozenset())
     assert local_project("numpy[extra]") is None
     assert local_project("./dist/app-1.0-py3-none-any.whl") is None
