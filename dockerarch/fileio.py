@@ -24,6 +24,12 @@ _WIDE_BOMS = (
 )
 
 
+#: Real Dockerfiles are kilobytes; a file this large is not one, and the checks would only
+#: spend minutes on it. Build-context files the rules read have the same limit.
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
+_LIMIT = f"{MAX_SOURCE_BYTES // 1024 // 1024} MiB"
+
+
 class FileError(Exception):
     """A file that cannot be read or written; ``str()`` is the one-line problem."""
 
@@ -70,12 +76,28 @@ def decode(data: bytes, path: str | os.PathLike[str]) -> str:
 def read_source(path: Path) -> Source:
     """Read and decode ``path``; every failure is a :class:`FileError`."""
     try:
-        with open(path, "rb") as f:
-            mtime_ns = os.fstat(f.fileno()).st_mtime_ns
-            data = f.read()
+        # Non-blocking, so that a FIFO met in a directory walk is refused instead of waiting
+        # for a writer forever; regular files read the same either way.
+        with open(path, "rb", opener=_nonblocking) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise FileError(path, "not a regular file")
+            if st.st_size > MAX_SOURCE_BYTES:
+                raise FileError(path, f"file is {_size(st.st_size)}, over the {_LIMIT} limit")
+            data = f.read(MAX_SOURCE_BYTES + 1)
     except OSError as e:
         raise FileError(path, _os_problem(path, e)) from None
-    return Source(path, decode(data, path), mtime_ns)
+    if len(data) > MAX_SOURCE_BYTES:  # it grew while being read
+        raise FileError(path, f"file is over the {_LIMIT} limit")
+    return Source(path, decode(data, path), st.st_mtime_ns)
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB"
 
 
 def _os_problem(path: Path, e: OSError) -> str:

@@ -484,12 +484,18 @@ def parse_yarn_lock(text: str, path: str = "yarn.lock") -> list[NpmDependency]:
 # pnpm-lock.yaml (v5.x, v6, v9), read line by line: only a few keys are needed
 # ---------------------------------------------------------------------------------------------
 
-_PNPM_KEY = re.compile(r"^(?P<indent> *)(?P<key>'[^']*'|\"[^\"]*\"|[^:#][^:]*?):(?:\s|$)")
+# (?! ) keeps the indent whole: letting it shrink would rescan a long line once per space.
+_PNPM_KEY = re.compile(r"^(?P<indent> *)(?! )(?P<key>'[^']*'|\"[^\"]*\"|[^:#][^:]*?):(?:\s|$)")
 
 
 def _pnpm_name_version(key: str) -> tuple[str, str] | None:
     key = key.strip("'\"")
-    key = re.sub(r"\(.*\)$", "", key).lstrip("/")
+    # A trailing "(peer deps)" suffix goes from the first "(" on, without a regex that would
+    # rescan the key once per "(".
+    paren = key.find("(")
+    if paren != -1 and key.endswith(")"):
+        key = key[:paren]
+    key = key.lstrip("/")
     if ":" in key.split("@", 2)[-1] and not re.search(r"@\d", key):
         return None  # file:, link:, git specifiers
     at = key.find("@", 1)

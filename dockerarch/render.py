@@ -48,7 +48,7 @@ from dockerarch.shell.arch import EMPTY, Pred, Sym
 from dockerarch.shell.evaluate import Evaluator, statements
 from dockerarch.shell.model import ARCHES, ProbeKind
 from dockerarch.shell.words import Source, encode
-from dockerarch.syntax import Comment, Dockerfile, Instruction, SourceMap, Span, parse
+from dockerarch.syntax import Comment, Directive, Dockerfile, Instruction, SourceMap, Span, parse
 
 __all__ = ["RenderError", "equivalent", "normalized", "render", "stage_regions"]
 
@@ -81,7 +81,23 @@ def render(text: str, platform: Platform, target: str | None = None) -> str:
             edits.extend(_renumber_edits(view, ins))
             if ins.name == "RUN":
                 edits.extend(_run_edits(view, ins, platform))
-    return ("\ufeff" if tree.bom else "") + apply_edits(tree.text, edits)
+    out = apply_edits(tree.text, edits)
+    return ("\ufeff" if tree.bom else "") + _keep_directives(tree, out)
+
+
+def _keep_directives(tree: Dockerfile, out: str) -> str:
+    """``out`` with the parser directives of ``tree`` and no others.
+
+    Dropping the stages above a comment can bring ``# syntax=...`` to the top,
+    where BuildKit would read it as a directive; a blank line after the real
+    directives ends the directive block, as it does for BuildKit.
+    """
+    directives = [item for item in tree.items if isinstance(item, Directive)]
+    kept = [(d.name, d.value) for d in directives]
+    if [(d.name, d.value) for d in parse(out).items if isinstance(d, Directive)] == kept:
+        return out
+    end = directives[-1].span.end if directives else 0
+    return out[:end] + "\n" + out[end:]
 
 
 def check_buildable(tree: Dockerfile) -> None:

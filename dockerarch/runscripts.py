@@ -17,7 +17,9 @@ from dockerarch.syntax import Instruction
 from dockerarch.syntax.positions import Segment, SourceMap
 
 _SHELLS = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
-_MARKER = re.compile(r"\d*<<-?\S+")
+# (?<!\d): a leftmost match never starts inside a digit run, and without it
+# every position of a long digit run restarts the scan (quadratic).
+_MARKER = re.compile(r"(?<!\d)\d*<<-?\S+")
 
 
 def run_scripts(ins: Instruction, source: str) -> list[Script]:

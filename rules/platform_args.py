@@ -21,7 +21,8 @@ _EXPANDED = frozenset(
 )
 # Shell-form commands the shell expands when the container starts.
 _RUNTIME = frozenset({"CMD", "ENTRYPOINT", "HEALTHCHECK"})
-_HEREDOC_MARKER = re.compile(r"\d*<<-?\S+")
+# (?<!\d): see dockerarch/runscripts.py, same pattern.
+_HEREDOC_MARKER = re.compile(r"(?<!\d)\d*<<-?\S+")
 _SHELL = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
 
 

@@ -2,11 +2,21 @@
 
 The wheel exists for x86_64 only, so tests that use it skip elsewhere. Our
 tree is reduced to what the oracle reports for each instruction.
+
+The oracle is a Go library: it runs in a child process of its own, never in
+the test process. A Go runtime (its threads and signal handlers) in the same
+process as tree-sitter and forked workers is not something tests should
+depend on, and a crash in it then fails one test instead of the whole run.
 """
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
+import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,37 +24,75 @@ import pytest
 from dockerarch.syntax import KNOWN_INSTRUCTIONS, Dockerfile, Instruction, parse
 from dockerarch.syntax.nodes import split_quoted
 
-try:
-    import dockerfile as buildkit
-except ImportError:  # pragma: no cover - depends on the platform
-    buildkit = None
+AVAILABLE = importlib.util.find_spec("dockerfile") is not None
 
 needs_oracle = pytest.mark.skipif(
-    buildkit is None, reason="BuildKit's parser (PyPI 'dockerfile') ships an x86_64 wheel only"
+    not AVAILABLE, reason="BuildKit's parser (PyPI 'dockerfile') ships an x86_64 wheel only"
 )
 
 _WS = re.compile(r"[\t\v\f\r ]+")
 
+# One JSON text per line in, one JSON answer per line out.
+_SERVER = """
+import json, sys
+import dockerfile as buildkit
+for line in sys.stdin:
+    try:
+        cmds = buildkit.parse_string(json.loads(line))
+    except buildkit.GoParseError as e:
+        answer = {"error": str(e)}
+    else:
+        answer = {"ok": [
+            [c.cmd, c.sub_cmd, c.json, c.start_line, c.end_line, list(c.flags), list(c.value),
+             [[h.name, h.content] for h in c.heredocs]]
+            for c in cmds
+        ]}
+    print(json.dumps(answer), flush=True)
+"""
+_child: subprocess.Popen[str] | None = None
+
+
+def _ask(text: str) -> dict[str, Any]:
+    global _child
+    if _child is None or _child.poll() is not None:
+        _child = subprocess.Popen(
+            [sys.executable, "-c", _SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+        )
+        atexit.register(_child.kill)
+    assert _child.stdin is not None and _child.stdout is not None
+    _child.stdin.write(json.dumps(text) + "\n")
+    _child.stdin.flush()
+    line = _child.stdout.readline()
+    if not line:
+        _child = None
+        raise RuntimeError(f"BuildKit's parser crashed on {text!r}")
+    answer: dict[str, Any] = json.loads(line)
+    return answer
+
 
 def oracle(text: str) -> list[tuple[Any, ...]] | str:
     """BuildKit's view: one tuple per instruction, or the error message."""
-    assert buildkit is not None
-    try:
-        cmds = buildkit.parse_string(text)
-    except buildkit.GoParseError as e:
-        return f"error: {e}"
+    assert AVAILABLE
+    answer = _ask(text)
+    if "error" in answer:
+        return f"error: {answer['error']}"
     return [
         (
-            c.cmd.lower(),
-            (c.sub_cmd or "").lower() or None,
-            c.json,
-            c.start_line,
-            c.end_line,
-            tuple(c.flags),
-            tuple(c.value),
-            tuple((h.name, h.content) for h in c.heredocs),
+            cmd.lower(),
+            (sub_cmd or "").lower() or None,
+            is_json,
+            start,
+            end,
+            tuple(flags),
+            tuple(value),
+            tuple((name, content) for name, content in heredocs),
         )
-        for c in cmds
+        for cmd, sub_cmd, is_json, start, end, flags, value, heredocs in answer["ok"]
     ]
 
 

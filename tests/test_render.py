@@ -357,3 +357,12 @@ def test_examples_parse_with_buildkit() -> None:
     for text in (STAGES, CONTINUED):
         for platform in (AMD64, ARM64, ARMV7):
             compare(render(text, platform))
+
+
+def test_dropping_a_stage_never_turns_comments_into_parser_directives() -> None:
+    text = "FROM a AS unused\n# syntax=docker/dockerfile:1\n# escape=`\nFROM b\nRUN x\n"
+    out = render(text, AMD64)
+    assert parse(out).escape == "\\" and not parse(out).errors
+    assert out == "\n# syntax=docker/dockerfile:1\n# escape=`\nFROM b\nRUN x\n"
+    kept = "# syntax=docker/dockerfile:1\nFROM a AS unused\n# escape=`\nFROM b\n"
+    assert render(kept, AMD64) == "# syntax=docker/dockerfile:1\n\n# escape=`\nFROM b\n"

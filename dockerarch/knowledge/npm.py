@@ -72,7 +72,7 @@ __all__ = [
 
 _NUM = r"0|[1-9]\d*"
 _VERSION_RE = re.compile(
-    rf"^\s*[v=]?\s*({_NUM})\.({_NUM})\.({_NUM})"
+    rf"^\s*(?:[v=]\s*)?({_NUM})\.({_NUM})\.({_NUM})"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?\s*$"
 )
 _PARTIAL_RE = re.compile(

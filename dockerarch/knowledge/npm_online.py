@@ -86,7 +86,8 @@ def _env(env: Mapping[str, str], key: str) -> str | None:
     return None
 
 
-_ENV_REF = re.compile(r"\$\{([^}]+)\}")
+# As npm reads ${VAR}: a name holds no "$", "{" or "}" (which also keeps this linear).
+_ENV_REF = re.compile(r"\$\{([^${}]+)\}")
 
 
 def _read_npmrc(path: Path, env: Mapping[str, str]) -> dict[str, str]:
@@ -178,18 +179,17 @@ class NpmRegistryClient:
         if scheme not in ("https", "http"):
             raise RegistryUnavailable(f"{url}: only http(s) registries are supported")
         req = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": USER_AGENT})
+        deadline = time.monotonic() + self.timeout
         try:
             ctx = self._ssl if scheme == "https" else None
             with urllib.request.urlopen(req, timeout=self.timeout, context=ctx) as resp:
-                body = resp.read(self.max_bytes + 1)
+                body = self._read_bounded(resp, url, deadline)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             raise RegistryUnavailable(f"{url}: HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise RegistryUnavailable(f"{url}: {exc}") from exc
-        if len(body) > self.max_bytes:
-            raise RegistryUnavailable(f"{url}: document larger than {self.max_bytes} bytes")
         try:
             doc = json.loads(body)
         except ValueError as exc:
@@ -197,6 +197,23 @@ class NpmRegistryClient:
         if not isinstance(doc, dict) or not isinstance(doc.get("versions", {}), dict):
             raise RegistryUnavailable(f"{url}: not a package document")
         return doc
+
+    def _read_bounded(self, resp: Any, url: str, deadline: float) -> bytes:
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise RegistryUnavailable(f"{url}: document larger than {self.max_bytes} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        # Piece by piece against one deadline, so a server trickling bytes cannot hold the
+        # check up; read1 returns what one receive brings, where read would wait for more.
+        while chunk := resp.read1(64 * 1024):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise RegistryUnavailable(f"{url}: document larger than {self.max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise RegistryUnavailable(f"{url}: timed out after {self.timeout}s")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _cache_path(self, key: str) -> Path | None:
         if self.cache_dir is None:
@@ -222,15 +239,18 @@ class NpmRegistryClient:
         if path is None:
             return
         entry = {"format": _CACHE_FORMAT, "key": key, "fetched": now, "doc": doc}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write-then-rename so a concurrent reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        # Write-then-rename so a concurrent reader never sees half a file. The cache is an
+        # optimisation: a read-only or full cache directory must not fail the look-up.
+        tmp: str | None = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(entry, fh, separators=(",", ":"))
             os.replace(tmp, path)
         except OSError:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
 
 def _maybe_native(corgi: Mapping[str, Any]) -> bool:

@@ -165,6 +165,28 @@ def _split_credentials(url: str) -> tuple[str, str | None]:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), f"Basic {token}"
 
 
+class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
+    # urllib copies every header, Authorization included, to wherever a redirect points.
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is None:
+            return None
+        old, target = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(new.full_url)
+        if old.scheme == "https" and target.scheme != "https":
+            raise IndexUnavailable(f"{req.full_url}: refusing redirect from https to {newurl}")
+        if (target.scheme, target.netloc) != (old.scheme, old.netloc):
+            new.remove_header("Authorization")
+        return new
+
+
 class PyPIClient:
     """A `Provider` reading a simple-API index over HTTP(S)."""
 
@@ -182,7 +204,9 @@ class PyPIClient:
         self.max_bytes = max_bytes
         self.ttl = ttl
         self._cache_dir = None if cache_dir is None else Path(cache_dir)
-        self._ssl = ssl.create_default_context()
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=ssl.create_default_context()), _GuardedRedirects
+        )
         self._memory: dict[str, list[FileEntry] | None] = {}
 
     def releases(self, name: str) -> list[Release] | None:
@@ -236,14 +260,15 @@ class PyPIClient:
 
     def _get(self, request: urllib.request.Request, deadline: float) -> tuple[str, bytes]:
         remaining = max(deadline - time.monotonic(), 0.001)
-        with urllib.request.urlopen(request, timeout=remaining, context=self._ssl) as response:
+        with self._opener.open(request, timeout=remaining) as response:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise IndexUnavailable(f"{request.full_url}: {declared} bytes > {self.max_bytes}")
             chunks = []
             size = 0
-            # Read in pieces so a server trickling bytes cannot outlast the overall timeout.
-            while chunk := response.read(64 * 1024):
+            # Read in pieces so a server trickling bytes cannot outlast the overall timeout;
+            # read1 returns what one receive brings, where read would wait for a full piece.
+            while chunk := response.read1(64 * 1024):
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise IndexUnavailable(f"{request.full_url}: more than {self.max_bytes} bytes")

@@ -36,7 +36,9 @@ _ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 _HUB_ENDPOINT = "https://registry-1.docker.io"
 _MAX_REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-_CHALLENGE_PARAM_RE = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+# (?<!\w): a key starts a word, so a long run of word characters is scanned once, not once
+# per character (the header comes from the server).
+_CHALLENGE_PARAM_RE = re.compile(r'(?<!\w)(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 
 class RegistryError(Exception):
@@ -230,7 +232,7 @@ class RegistryClient:
                 with self._opener.open(
                     urllib.request.Request(url, headers=headers), timeout=self.timeout
                 ) as response:
-                    body = self._read_limited(response, url)
+                    body = self._read_limited(response, url, time.monotonic() + self.timeout)
                     return body, response.headers.get_content_type()
             except urllib.error.HTTPError as error:
                 with error:
@@ -248,14 +250,22 @@ class RegistryClient:
                 raise RegistryError(f"GET {url}: {reason}") from None
         raise RegistryError(f"GET {url}: more than {_MAX_REDIRECTS} redirects")
 
-    def _read_limited(self, response: Any, url: str) -> bytes:
+    def _read_limited(self, response: Any, url: str, deadline: float) -> bytes:
         length = response.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             raise RegistryError(f"GET {url}: {length} bytes is over the {self.max_bytes} limit")
-        body: bytes = response.read(self.max_bytes + 1)
-        if len(body) > self.max_bytes:
-            raise RegistryError(f"GET {url}: response is over the {self.max_bytes} byte limit")
-        return body
+        chunks: list[bytes] = []
+        size = 0
+        # Piece by piece against one deadline, so a server trickling bytes cannot hold the
+        # check up; read1 returns what one receive brings, where read would wait for more.
+        while chunk := response.read1(64 * 1024):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise RegistryError(f"GET {url}: response is over the {self.max_bytes} byte limit")
+            if time.monotonic() > deadline:
+                raise RegistryError(f"GET {url}: timed out after {self.timeout}s")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _token(self, challenge: str, ref: ImageRef) -> str:
         params = parse_bearer_challenge(challenge)

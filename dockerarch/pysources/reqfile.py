@@ -25,7 +25,9 @@ from dockerarch.pysources.model import (
 from dockerarch.pysources.optscan import POSITIONAL, UNKNOWN, OptionTable, Parsed, scan, table
 from dockerarch.syntax.positions import LineIndex, Segment, SourceMap, Span
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+# pip strips ``(^|\s+)#.*$``; searched as is, that pattern is quadratic on long runs of
+# whitespace, so find the "#" that starts a word and then the whitespace before it.
+_COMMENT_HASH = re.compile(r"(?<!\S)#")
 
 _OPTIONS = OptionTable(
     table(
@@ -81,6 +83,14 @@ def is_requirements_name(filename: str | PurePath) -> bool:
     return ext == "in" and "." not in stem and stem not in _NOT_REQUIREMENTS_IN
 
 
+def _comment_start(line: str) -> int | None:
+    r"""Where pip's comment pattern ``(^|\s+)#.*$`` starts in ``line``, or None."""
+    found = _COMMENT_HASH.search(line)
+    if found is None:
+        return None
+    return len(line[: found.start()].rstrip())
+
+
 def logical_lines(text: str) -> Iterator[tuple[str, SourceMap]]:
     """pip's joined lines of ``text``, each with a map back to ``text``."""
     parts: list[str] = []
@@ -91,7 +101,7 @@ def logical_lines(text: str) -> Iterator[tuple[str, SourceMap]]:
         body = piece.splitlines()[0]
         start = pos
         pos += len(piece)
-        is_comment = _COMMENT.match(body) is not None
+        is_comment = _comment_start(body) == 0
         if is_comment or not body.endswith("\\"):
             if parts:
                 if is_comment:
@@ -255,9 +265,9 @@ class _FileParser:
 
     def parse(self) -> None:
         for logical, smap in logical_lines(self.text):
-            comment = _COMMENT.search(logical)
-            if comment:
-                logical = logical[: comment.start()]
+            comment = _comment_start(logical)
+            if comment is not None:
+                logical = logical[:comment]
             content = logical.strip()
             if content:
                 base = len(logical) - len(logical.lstrip())

@@ -1,0 +1,20 @@
+"""Hypothesis profiles. Tests keep their own bounded example counts by default; the
+``long`` profile is for a local soak of the robustness properties:
+
+    python -m pytest tests/test_robustness.py --hypothesis-profile=long
+
+It is registered here, before pytest-hypothesis reads ``--hypothesis-profile``.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+LONG = "long"
+
+settings.register_profile(
+    LONG,
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
