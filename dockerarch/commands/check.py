@@ -87,15 +87,12 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         error(None, "--jobs must be 0 (one per CPU) or more")
         return 2
-    from dockerarch.commands._ci import ci_reports, split_paths
+    from dockerarch.commands._ci import ci_reports, split_args
 
     problems = Problems(verbose=args.verbose)
-    given = list(args.paths)
-    args.paths, named_ci = split_paths(given)
+    dockerfile_args, named_ci = split_args(args)
     try:
-        # Only CI files named: no Dockerfile search (an empty list would mean ".").
-        inputs = list(iter_inputs(args, problems)) if args.paths or not named_ci else []
-        args.paths = given
+        inputs = list(iter_inputs(dockerfile_args, problems)) if dockerfile_args else []
         ci = ci_reports(args, named_ci, problems)
     except (ConfigError, UsageError) as e:
         error(None, str(e))

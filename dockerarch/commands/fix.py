@@ -1,5 +1,9 @@
 """``dockerarch fix``: apply fixes, re-checking until the files settle.
 
+CI files (found and configured as ``check`` does) are fixed like
+Dockerfiles: DA801's unsafe fix rewrites an emulated multi-platform job
+into a matrix over native runners.
+
 Exit codes, as ``ruff check --fix``: 0 when nothing remains to report
 (whether or not something was fixed), 1 when problems remain (or, with
 ``--exit-non-zero-on-fix``, when anything was fixed), 2 on usage,
@@ -15,11 +19,13 @@ import os
 import stat
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from dockerarch.commands._common import (
+    Input,
     Problems,
     UsageError,
     add_input_options,
@@ -29,7 +35,7 @@ from dockerarch.commands._common import (
 from dockerarch.fileio import FileError
 
 if TYPE_CHECKING:
-    from dockerarch.commands._common import Input
+    from dockerarch import engine
     from dockerarch.fixer import ContextFile, Outcome
     from dockerarch.report import FileReport
 
@@ -41,7 +47,7 @@ def add_parser(
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "fix",
-        help="fix Dockerfiles",
+        help="fix Dockerfiles and CI files",
         description=(
             "Apply fixes so that every target platform builds natively, re-checking until "
             "nothing changes. Safe fixes only unless --unsafe-fixes."
@@ -100,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
     tally = _Tally()
     stdin_out: list[str] = []
     try:
-        for item in iter_inputs(args, problems):
-            outcome = _fix_one(item, args, problems)
+        for item, ci in _inputs(args, problems):
+            outcome = _fix_one(item, ci, args, problems)
             if outcome is None:
                 continue
             from_stdin = item.mtime_ns is None
@@ -140,24 +146,66 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fix_one(item: Input, args: argparse.Namespace, problems: Problems) -> Outcome | None:
+def _inputs(args: argparse.Namespace, problems: Problems) -> Iterator[tuple[Input, bool]]:
+    """The Dockerfiles, then the CI files (marked True), read and configured."""
+    from dockerarch.commands._ci import iter_ci_files, split_args
+    from dockerarch.fileio import read_source
+
+    dockerfile_args, named_ci = split_args(args)
+    if dockerfile_args is not None:
+        for item in iter_inputs(dockerfile_args, problems):
+            yield item, False
+    for ci in iter_ci_files(args, named_ci):
+        try:
+            source = read_source(ci.path)
+        except FileError as e:
+            problems.report(ci.name, e.problem)
+            continue
+        yield Input(ci.name, ci.path, source.text, source.mtime_ns, ci.settings, ci.root), True
+
+
+def _check_dockerfile(item: Input) -> Callable[[str], engine.Result]:
     from dockerarch import engine
-    from dockerarch.fixer import fix_source, read_context_file
-    from dockerarch.report import display_path
 
     def check(source: str) -> engine.Result:
         return engine.check_text(
             source, item.settings, path=item.path, context_dir=item.context_dir
         )
 
+    return check
+
+
+def _check_ci_file(item: Input) -> Callable[[str], engine.Result]:
+    """Checks of the CI file's texts, shaped as the fixer and the reporters want them."""
+    from dockerarch import engine
+    from dockerarch.fixer import BOM
+    from dockerarch.resultcache import text_tree
+    from dockerarch.workflows.emulation import check_workflow
+
+    path, root = item.path, item.context_dir
+    assert path is not None and root is not None
+
+    def check(source: str) -> engine.Result:
+        diagnostics = check_workflow(path, source.removeprefix(BOM), item.settings, root)
+        # The fixer and the reporters read only the text and its lines from the tree.
+        return engine.Result(path, text_tree(source), diagnostics)
+
+    return check
+
+
+def _fix_one(item: Input, ci: bool, args: argparse.Namespace, problems: Problems) -> Outcome | None:
+    from dockerarch.fixer import fix_source, read_context_file
+    from dockerarch.report import display_path
+
     archs = list(dict.fromkeys(p.arch for p in item.settings.platforms))
     stdin = item.mtime_ns is None
     try:
         outcome = fix_source(
             item.text,
-            check,
+            _check_ci_file(item) if ci else _check_dockerfile(item),
             unsafe=args.unsafe_fixes,
-            style=args.style,
+            # A CI file has no stages to split a fix's per-platform variants into.
+            style="inline" if ci else args.style,
             archs=archs,
             context_dir=item.context_dir,
             read_context=_no_context_files if stdin and not args.diff else read_context_file,
