@@ -199,6 +199,9 @@ class _Rewrite:
     def _edits(self) -> tuple[Edit, ...]:
         edits = list(self.replacements)
         edits += [Edit(Span(at, at), "".join(parts)) for at, parts in self.inserts.items()]
+        if "\r\n" in self.text:
+            # The new lines are written with \n; a CRLF workflow keeps CRLF throughout.
+            edits = [Edit(e.span, _crlf(e.content), e.path) for e in edits]
         return tuple(sorted(edits, key=lambda e: (e.span.start, e.span.end)))
 
     def _after(self, node: ys.Node) -> int:
@@ -400,3 +403,7 @@ def _image_of(tag: str) -> str:
 
 def _arch_of_runner(label: str) -> str:
     return "arm64" if label.endswith("-arm") else "amd64"
+
+
+def _crlf(content: str) -> str:
+    return content.replace("\r\n", "\n").replace("\n", "\r\n")
