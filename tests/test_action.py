@@ -48,6 +48,7 @@ def test_is_a_composite_action_with_documented_inputs(action: dict[str, Any]) ->
         "args",
         "online",
         "sarif-file",
+        "upload-sarif",
         "python-version",
     }
     for name, spec in action["inputs"].items():
@@ -69,7 +70,16 @@ def test_sets_up_python_and_installs_from_the_actions_own_path(action: dict[str,
 def test_every_input_is_used_by_a_step(action: dict[str, Any]) -> None:
     used = json.dumps(steps(action))
     for name in action["inputs"]:
-        assert f"${{{{ inputs.{name} }}}}" in used, name
+        assert f"${{{{ inputs.{name} }}}}" in used or f"inputs.{name} ==" in used, name
+
+
+def test_uploads_the_sarif_file_even_after_a_failing_check(action: dict[str, Any]) -> None:
+    upload = steps(action)[-1]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif-file }}"
+    condition = upload["if"]
+    assert "!cancelled()" in condition and "inputs.upload-sarif == 'true'" in condition
+    assert "steps.check.outputs.sarif-file != ''" in condition
 
 
 def test_scripts_use_every_variable_they_are_given_and_never_paste_inputs(
