@@ -34,12 +34,10 @@ equal to the single stage it renders to.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
-import tree_sitter_bash
 
 from dockerarch.expand import expand, references
 from dockerarch.model import Model, PlatformView, Stage, build_model
@@ -47,6 +45,7 @@ from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
 from dockerarch.shell.arch import EMPTY, Pred, Sym
 from dockerarch.shell.evaluate import Evaluator, statements
 from dockerarch.shell.model import ARCHES, ProbeKind
+from dockerarch.shell.parse import bash_parser
 from dockerarch.shell.words import Source, encode
 from dockerarch.syntax import Comment, Directive, Dockerfile, Instruction, SourceMap, Span, parse
 
@@ -108,7 +107,7 @@ def check_buildable(tree: Dockerfile) -> None:
         raise RenderError(f"line {line}: {message}")
     for ins in tree.instructions:
         if ins.errors:
-            raise RenderError(f"line {ins.start_line}: {ins.errors[0]}")
+            raise RenderError(f"line {ins.start_line}: {ins.errors[0][0]}")
     if not any(ins.name == "FROM" for ins in tree.instructions):
         raise RenderError("no FROM instruction")
 
@@ -258,14 +257,6 @@ class ScriptEdit:
     text: str
 
 
-_LOCAL = threading.local()
-
-
-def _parser() -> ts.Parser:
-    parser: ts.Parser | None = getattr(_LOCAL, "parser", None)
-    if parser is None:
-        parser = _LOCAL.parser = ts.Parser(ts.Language(tree_sitter_bash.language()))
-    return parser
 
 
 def prune_script(text: str, arch: str, seed: dict[str, Sym | None]) -> list[ScriptEdit] | None:
@@ -274,7 +265,7 @@ def prune_script(text: str, arch: str, seed: dict[str, Sym | None]) -> list[Scri
     ``seed`` holds the values of the target ARGs (None: unknown). Returns None
     when nothing changes, ``[]`` when nothing at all is left to run.
     """
-    root = _parser().parse(encode(text)).root_node
+    root = bash_parser().parse(encode(text)).root_node
     if root.has_error:
         return None
     pruner = _Pruner(text, arch, seed)
@@ -284,7 +275,7 @@ def prune_script(text: str, arch: str, seed: dict[str, Sym | None]) -> list[Scri
     if not pruner.edits:
         return None
     result = _apply(text, pruner.edits)
-    if _parser().parse(encode(result)).root_node.has_error:
+    if bash_parser().parse(encode(result)).root_node.has_error:
         return None  # never hand out a script the shell would reject
     return pruner.edits
 

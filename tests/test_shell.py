@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -838,3 +840,26 @@ def test_property_byte_offsets_to_str_offsets(text: str) -> None:
         cp = ord(ch)
         byte += 1 if cp < 0x80 else 2 if cp < 0x800 else 3 if cp < 0x10000 else 4
     assert offsets.char(byte) == len(text)
+
+
+def test_characters_that_crash_tree_sitter_bash_never_reach_it() -> None:
+    # tree-sitter-bash 0.25 crashes, more often than not, on `{` and a character from
+    # the tag or private-use planes. Run in child processes: a crash then fails this
+    # test, not the whole run.
+    script = (
+        "from dockerarch.shell.parse import parse_script\n"
+        "for text in ('{\\U00107b1d', '{\\U000e0001 x', 'echo {\\U000f0000}'):\n"
+        "    for _ in range(20):\n"
+        "        parse_script(text)\n"
+    )
+    for _ in range(5):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+
+
+def test_high_plane_characters_keep_their_spans() -> None:
+    text = "echo \U00107b1d-amd64 x"
+    (cmd,) = parse_script(text).commands
+    word = cmd.words[1]
+    assert word.value == "\U00107b1d-amd64"
+    assert text[word.span.start : word.span.end] == "\U00107b1d-amd64"

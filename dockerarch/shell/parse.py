@@ -42,7 +42,7 @@ _NO_SUBSTITUTION = frozenset(
 )
 
 
-def _parser() -> ts.Parser:
+def bash_parser() -> ts.Parser:
     # A Parser is not safe to share between threads; one per thread, reused.
     parser: ts.Parser | None = getattr(_LOCAL, "parser", None)
     if parser is None:
@@ -57,7 +57,7 @@ def parse_script(text: str, source_map: SourceMap | None = None) -> Script:
     Never raises on malformed shell: what parsed is returned, errors are listed."""
     smap = source_map if source_map is not None else SourceMap.identity(0, len(text))
     src = Source(text, smap)
-    root = _parser().parse(encode(text)).root_node
+    root = bash_parser().parse(encode(text)).root_node
     walker = _Walker(src)
     # The walk allocates hundreds of thousands of long-lived objects (nodes,
     # words, spans) and no cycles; generational GC would rescan them over and

@@ -68,8 +68,17 @@ class Offsets:
         return byte - self._extra[k] if k >= 0 else byte
 
 
+# tree-sitter-bash 0.25 crashes the process, more often than not, on `{` followed by
+# a character from the tag or private-use planes (U+E0000 and up); the planes from
+# U+40000 hold no assigned character a script would need. Each becomes U+10000, four
+# UTF-8 bytes like the original, so byte offsets still map to the real text.
+_HIGH_PLANES = re.compile("[\U00040000-\U0010ffff]")
+
+
 def encode(text: str) -> bytes:
     """UTF-8 for tree-sitter; a lone surrogate becomes U+FFFD (also three bytes)."""
+    if not text.isascii():
+        text = _HIGH_PLANES.sub("\U00010000", text)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
