@@ -18,6 +18,7 @@ BuildKit's rules:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -71,6 +72,7 @@ class Stage:
     name_word: Word | None
     platform: Flag | None
     body: list[Instruction] = field(default_factory=list)
+    _first_args: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -89,6 +91,17 @@ class Stage:
                     out.append(ArgDecl(kv.key, kv.value, kv, ins))
         return out
 
+    def first_arg_offsets(self) -> dict[str, int]:
+        """Each ARG name declared in the stage, with the offset of its first declaration."""
+        # Asked for nearly every instruction of the stage: scanning the body
+        # each time would make a long stage quadratic.
+        if self._first_args is None:
+            found: dict[str, int] = {}
+            for decl in self.args():
+                found.setdefault(decl.name, decl.instruction.span.start)
+            self._first_args = found
+        return self._first_args
+
 
 class Model:
     def __init__(self, tree: Dockerfile) -> None:
@@ -96,6 +109,8 @@ class Model:
         self.global_args: list[ArgDecl] = []
         self.stages: list[Stage] = []
         self._stage_of: dict[int, Stage] = {}
+        #: The first stage of each name: the one BuildKit's FROM and --from refer to.
+        self._named: dict[str, Stage] = {}
         self._views: dict[Platform, PlatformView] = {}
         self._scripts: dict[int, list[Script]] = {}
         for ins in tree.instructions:
@@ -125,15 +140,17 @@ class Model:
         )
         self.stages.append(stage)
         self._stage_of[ins.span.start] = stage
+        if stage.name is not None:
+            self._named.setdefault(stage.name, stage)
 
     def stage_of(self, ins: Instruction) -> Stage | None:
         return self._stage_of.get(ins.span.start)
 
     def stage_named(self, name: str) -> Stage | None:
         name = name.lower()
-        for s in self.stages:
-            if s.name == name:
-                return s
+        found = self._named.get(name)
+        if found is not None:
+            return found
         if name.isdigit() and int(name) < len(self.stages):
             return self.stages[int(name)]
         return None
@@ -167,7 +184,12 @@ class PlatformView:
         self.escape = model.tree.escape
         #: Derived per-stage facts (stageenv.StageEnv), keyed by their builders.
         self.cache: dict[object, object] = {}
-        self._envs: dict[tuple[int, int | None], dict[str, str | None]] = {}
+        self._bases: dict[int, str | None] = {}
+        self._parents: dict[int, Stage | None] = {}
+        self._ancestry: dict[int, tuple[Stage, ...]] = {}
+        #: Per stage: offsets of its ARG/ENV instructions, and the scope before
+        #: the first and after each (see _env).
+        self._scopes: dict[int, tuple[list[int], list[dict[str, str | None]]]] = {}
         self.platform_values = {
             **platform.args(),
             "BUILDPLATFORM": str(platform),
@@ -190,27 +212,32 @@ class PlatformView:
         """The base reference after expansion, or None when unknowable."""
         if stage.image is None:
             return None
-        return expand(stage.image.text, self.global_env, self.escape)
+        if stage.index not in self._bases:
+            self._bases[stage.index] = expand(stage.image.text, self.global_env, self.escape)
+        return self._bases[stage.index]
 
     def parent(self, stage: Stage) -> Stage | None:
         """The earlier stage this stage is built FROM, if any."""
-        base = self.base(stage)
-        if base is None:
-            return None
-        for s in self.model.stages[: stage.index]:
-            if s.name == base.lower():
-                return s
-        return None
+        if stage.index not in self._parents:
+            base = self.base(stage)
+            named = None if base is None else self.model._named.get(base.lower())
+            self._parents[stage.index] = (
+                named if named is not None and named.index < stage.index else None
+            )
+        return self._parents[stage.index]
 
     def ancestry(self, stage: Stage) -> list[Stage]:
-        out = [stage]
-        seen = {stage.index}
-        p = self.parent(stage)
-        while p is not None and p.index not in seen:
-            out.append(p)
-            seen.add(p.index)
-            p = self.parent(p)
-        return out
+        found = self._ancestry.get(stage.index)
+        if found is None:
+            out = [stage]
+            seen = {stage.index}
+            p = self.parent(stage)
+            while p is not None and p.index not in seen:
+                out.append(p)
+                seen.add(p.index)
+                p = self.parent(p)
+            found = self._ancestry[stage.index] = tuple(out)
+        return list(found)
 
     def root(self, stage: Stage) -> Stage:
         """The stage whose FROM names an image (not another stage)."""
@@ -272,11 +299,9 @@ class PlatformView:
     def declared(self, stage: Stage, name: str, before: Instruction | None = None) -> bool:
         """Is ARG ``name`` declared in ``stage`` (before ``before``) or an ancestor?"""
         for i, st in enumerate(self.ancestry(stage)):
-            for decl in st.args():
-                if decl.name == name and (
-                    i > 0 or before is None or decl.instruction.span.start < before.span.start
-                ):
-                    return True
+            first = st.first_arg_offsets().get(name)
+            if first is not None and (i > 0 or before is None or first < before.span.start):
+                return True
         return False
 
     def env_before(self, ins: Instruction) -> dict[str, str | None]:
@@ -290,28 +315,42 @@ class PlatformView:
         return dict(self._env(stage, None))
 
     def _env(self, stage: Stage, until: Instruction | None) -> dict[str, str | None]:
-        # Rules ask for the scope of nearly every instruction, often per rule:
-        # computed once per (stage, instruction) and copied out, since callers
-        # may change what they get.
-        key = (stage.index, None if until is None else until.span.start)
-        env = self._envs.get(key)
-        if env is None:
-            env = self._envs[key] = self._compute_env(stage, until)
-        return env
+        # Rules ask for the scope of nearly every instruction, often per rule.
+        # The scope only changes at ARG and ENV, so each stage keeps one dict
+        # per ARG/ENV instruction (callers get copies, since they may change
+        # them) and a lookup is a binary search.
+        offsets, scopes = self._stage_scopes(stage)
+        if until is None:
+            return scopes[-1]
+        return scopes[bisect_left(offsets, until.span.start)]
 
-    def _compute_env(self, stage: Stage, until: Instruction | None) -> dict[str, str | None]:
+    def _stage_scopes(self, stage: Stage) -> tuple[list[int], list[dict[str, str | None]]]:
+        found = self._scopes.get(stage.index)
+        if found is None:
+            # Ancestors first, without recursion: a chain of stages can be long.
+            for st in reversed(self.ancestry(stage)):
+                if st.index not in self._scopes:
+                    self._scopes[st.index] = self._compute_scopes(st)
+            found = self._scopes[stage.index]
+        return found
+
+    def _compute_scopes(self, stage: Stage) -> tuple[list[int], list[dict[str, str | None]]]:
         parent = self.parent(stage)
         env: dict[str, str | None] = dict(self._env(parent, None)) if parent else {}
+        offsets: list[int] = []
+        scopes = [env]
         for ins in stage.body:
-            if until is not None and ins.span.start >= until.span.start:
-                break
-            if ins.name == "ARG":
-                for kv in ins.key_values(self.escape):
+            if ins.name not in ("ARG", "ENV"):
+                continue
+            env = dict(env)
+            for kv in ins.key_values(self.escape):
+                if ins.name == "ARG":
                     env[kv.key] = self._arg_value(kv, env)
-            elif ins.name == "ENV":
-                for kv in ins.key_values(self.escape):
+                else:
                     env[kv.key] = expand(kv.value or "", env, self.escape)
-        return env
+            offsets.append(ins.span.start)
+            scopes.append(env)
+        return offsets, scopes
 
     def _arg_value(self, kv: KeyValue, env: Env) -> str | None:
         if kv.value is not None:

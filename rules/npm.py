@@ -6,22 +6,23 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import npm
 from dockerarch.knowledge.npm import AddonAnswer, NpmKnowledgeProvider, PackageRecord, SemVer
 from dockerarch.model import Stage
-from dockerarch.npmsources import (
-    ContextError,
-    NpmCommand,
-    NpmDependency,
-    parse_npm_command,
-    read_npm_file,
-)
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
+
+if TYPE_CHECKING:
+    from dockerarch.npmsources import NpmCommand, NpmDependency
+
+# Every install command names one of these tools (pnpm contains npm): other
+# commands are skipped without importing the npm manifest readers.
+_TOOL_MARKS = ("npm", "yarn")
 
 # The files a manifest install reads, in the order the tool prefers them.
 _LOCKFILES = {
@@ -89,7 +90,12 @@ def _site(
     env_words = [f"{k}={v}" for k, v in env.items() if k.lower().startswith("npm_config_") and v]
     env_words += [f"{a.name}={a.value.value or ''}" for a in cmd.env]
     words = [w.value if w.value is not None else w.text for w in cmd.words]
-    found = parse_npm_command([*env_words, *words])
+    command = [*env_words, *words]
+    if not any(mark in word for word in command for mark in _TOOL_MARKS):
+        return None
+    from dockerarch.npmsources import parse_npm_command
+
+    found = parse_npm_command(command)
     if found is None:
         return None
     production = env.get("NODE_ENV") == "production" or any(
@@ -134,6 +140,8 @@ def _manifest_deps(
         local = senv.context_file(posixpath.join(project, name), ins.span.start)
         if local is None:
             continue
+        from dockerarch.npmsources import ContextError, read_npm_file
+
         try:
             return read_npm_file(Path(local), Path(ctx.context_dir))
         except ContextError as exc:

@@ -30,9 +30,15 @@ def _unknown(ins: Instruction) -> str | None:
 def _argument_errors(ins: Instruction) -> Iterator[tuple[str, Span]]:
     """BuildKit's per-instruction argument checks, with the word to point at."""
     name = ins.name
-    words = ins.words()
-    # HEALTHCHECK's JSON is the command after its type word.
-    count = len(ins.json) if ins.json is not None and name != "HEALTHCHECK" else len(words)
+    # HEALTHCHECK's JSON is the command after its type word. Splitting the
+    # arguments is only needed where a count is checked (not for every RUN).
+    counted = name in _AT_LEAST_ONE or name in ("COPY", "ADD")
+    if not counted:
+        count = -1
+    elif ins.json is not None and name != "HEALTHCHECK":
+        count = len(ins.json)
+    else:
+        count = len(ins.words())
     if name in _AT_LEAST_ONE and count == 0:
         yield f"{name} requires at least one argument", ins.keyword_span
     elif name in _EXACTLY_ONE and not ins.args:
@@ -127,8 +133,8 @@ def syntax_error(ctx: Context) -> Iterator[Diagnostic]:
         yield ctx.diagnostic(span, message)
     seen_from = False
     for ins in ctx.tree.instructions:
-        for message in ins.errors:
-            yield ctx.diagnostic(ins.keyword_span, message)
+        for message, span in ins.errors:
+            yield ctx.diagnostic(span, message)
         unknown = _unknown(ins)
         if unknown is not None:
             yield ctx.diagnostic(ins.keyword_span, unknown)

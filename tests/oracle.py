@@ -101,7 +101,8 @@ def _value(ins: Instruction, escape: str) -> tuple[str, ...]:
     args = ins.args
     if name == "ONBUILD":
         if ins.inner and ins.inner.name == "ONBUILD":
-            return ("",)  # BuildKit's quirk for a nested trigger
+            # The binding's quirk for a nested trigger: one empty word, none when bare.
+            return ("",) if ins.inner.args else ()
         return _value(ins.inner, escape) if ins.inner else ()
     if name not in KNOWN_INSTRUCTIONS:
         return ("",)
@@ -135,7 +136,7 @@ def _value(ins: Instruction, escape: str) -> tuple[str, ...]:
 
 
 def ours(tree: Dockerfile) -> list[tuple[Any, ...]] | str:
-    errors = [m for m, _ in tree.errors] + [e for i in tree.instructions for e in i.errors]
+    errors = [m for m, _ in tree.errors] + [m for i in tree.instructions for m, _ in i.errors]
     if errors:
         return f"error: {errors[0]}"
     out = []

@@ -172,7 +172,36 @@ def test_heredoc_fields() -> None:
 
 def test_unterminated_heredoc_is_an_error_node_not_an_exception() -> None:
     ins = _first("RUN <<EOF\necho\n")
-    assert "unterminated heredoc" in ins.errors
+    assert [m for m, _ in ins.errors] == ["unterminated heredoc"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "pointed_at"),
+    [
+        ("RUN <<EOF\necho\n", "unterminated heredoc", "<<EOF"),
+        ("RUN cat <<A <<-B\na\nA\nb\n", "unterminated heredoc", "<<-B"),
+        ('CMD ["sleep", 3600]\n', "arrays must be comprised of strings only", '["sleep", 3600]'),
+        ('HEALTHCHECK CMD ["a", 1] x\n', "arrays must be comprised of strings only", '["a", 1]'),
+        ("ENV DEBIAN_FRONTEND\n", "ENV must have two arguments", "DEBIAN_FRONTEND"),
+        ("LABEL a=1 b c=3\n", "can't find = in 'b'", "b"),
+        ("ENV A=1 \\\n  BROKEN\n", "can't find = in 'BROKEN'", "BROKEN"),
+        ("ONBUILD ENV ONLY\n", "ENV must have two arguments", "ONLY"),
+    ],
+)
+def test_instruction_errors_point_at_the_offending_text(
+    text: str, message: str, pointed_at: str
+) -> None:
+    tree = parse(text)
+    ((got, span),) = tree.instructions[0].errors
+    assert message in got
+    assert tree.text[span.start : span.end] == pointed_at
+
+
+def test_an_error_before_a_continuation_does_not_swallow_the_escape() -> None:
+    tree = parse("ENV FIRST \\\n\n")
+    ((message, span),) = tree.instructions[0].errors
+    assert message == "ENV must have two arguments"
+    assert tree.text[span.start : span.end] == "FIRST"
 
 
 def test_flags_and_json() -> None:

@@ -107,8 +107,8 @@ class Instruction:
     end_line: int
     #: The ONBUILD trigger.
     inner: Instruction | None = None
-    #: Problems BuildKit would reject this instruction for.
-    errors: tuple[str, ...] = ()
+    #: Problems BuildKit would reject this instruction for, each with the text it is about.
+    errors: tuple[tuple[str, Span], ...] = ()
     #: Spans of comment lines inside the continuation.
     comments: tuple[Span, ...] = field(default=())
 

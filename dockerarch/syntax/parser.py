@@ -259,7 +259,7 @@ class _Parser:
                     )
                 )
                 if terminated is None:
-                    errors.append("unterminated heredoc")
+                    errors.append(("unterminated heredoc", heredocs[-1].marker))
                     break
         end = lines[i - 1][2]
         full = Span(lines[first][0], end)
@@ -295,7 +295,7 @@ def _build(line: str, smap: SourceMap, escape: str, lineno: int) -> Instruction:
     args = line[args_start:args_end]
     args_map = smap.slice(args_start, args_end)
     name = keyword.upper()
-    errors: list[str] = []
+    errors: list[tuple[str, Span]] = []
     json_words: tuple[Word, ...] | None = None
     inner: Instruction | None = None
     if name in _JSON_INSTRUCTIONS:
@@ -331,7 +331,7 @@ def _build(line: str, smap: SourceMap, escape: str, lineno: int) -> Instruction:
     )
 
 
-def _name_val_errors(name: str, args: str, smap: SourceMap, escape: str) -> list[str]:
+def _name_val_errors(name: str, args: str, smap: SourceMap, escape: str) -> list[tuple[str, Span]]:
     """BuildKit's parseNameVal errors for ENV and LABEL."""
     from dockerarch.syntax.nodes import split_quoted
 
@@ -340,10 +340,10 @@ def _name_val_errors(name: str, args: str, smap: SourceMap, escape: str) -> list
         return []
     if "=" not in words[0].text:
         if len(_CMD_SEP.split(args, maxsplit=1)) < 2:
-            return [f"{name} must have two arguments"]
+            return [(f"{name} must have two arguments", smap.span_to_source(0, len(args)))]
         return []
     return [
-        f"Syntax error - can't find = in {w.text!r}. Must be of the form: name=value"
+        (f"Syntax error - can't find = in {w.text!r}. Must be of the form: name=value", w.span)
         for w in words
         if "=" not in w.text
     ]
@@ -419,7 +419,9 @@ def _no_constants(name: str) -> object:
 _DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
-def _parse_json(args: str, smap: SourceMap) -> tuple[tuple[Word, ...] | None, str | None]:
+def _parse_json(
+    args: str, smap: SourceMap
+) -> tuple[tuple[Word, ...] | None, tuple[str, Span] | None]:
     """Exec form: the first JSON value of the arguments, if it is an array.
 
     Like BuildKit's decoder, trailing text after the array is ignored; an
@@ -430,13 +432,14 @@ def _parse_json(args: str, smap: SourceMap) -> tuple[tuple[Word, ...] | None, st
     if not args.startswith("[", i):
         return None, None
     try:
-        value, _ = _DECODER.raw_decode(args, i)
+        value, end = _DECODER.raw_decode(args, i)
     except (ValueError, RecursionError):
         return None, None
     if not isinstance(value, list):
         return None, None
     if not all(isinstance(v, str) for v in value):
-        return None, "when using JSON array syntax, arrays must be comprised of strings only"
+        message = "when using JSON array syntax, arrays must be comprised of strings only"
+        return None, (message, smap.span_to_source(i, end))
     return tuple(_locate_json_strings(args, i, value, smap)), None
 
 
