@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +20,7 @@ from dockerarch.shell import (
     Word,
     parse_script,
 )
-from dockerarch.shell.arch import APK_VALUES, DPKG_VALUES, UNAME_VALUES
+from dockerarch.shell.arch import APK_VALUES, DPKG_VALUES, UNAME_VALUES, sed_substitution
 from dockerarch.shell.words import Offsets, Source
 from dockerarch.syntax.positions import Segment, SourceMap, Span
 
@@ -749,14 +748,12 @@ def test_deep_nesting_does_not_crash(depth: int) -> None:
     parse_script(tests)  # too deep to evaluate: must simply not raise
 
 
-def test_large_script_parses_quickly() -> None:
+def test_large_script_parses() -> None:
+    # How fast is bench/run.py's business (0.8 MB against 8 MB); this checks the result.
     block = GOLANG_LIKE + "\n" + NODE_LIKE + "\n"
-    text = block * (200_000 // len(block))
-    t0 = time.perf_counter()
-    script = parse_script(text)
-    elapsed = time.perf_counter() - t0
-    assert len(script.commands) > 1000
-    assert elapsed < 2.0, elapsed
+    copies = 200_000 // len(block)
+    script = parse_script(block * copies)
+    assert len(script.commands) == copies * len(parse_script(block).commands)
 
 
 # -- properties ------------------------------------------------------------------
@@ -863,3 +860,19 @@ def test_high_plane_characters_keep_their_spans() -> None:
     word = cmd.words[1]
     assert word.value == "\U00107b1d-amd64"
     assert text[word.span.start : word.span.end] == "\U00107b1d-amd64"
+
+
+@pytest.mark.parametrize(
+    ("cmd", "parts"),
+    [
+        ("s/x86_64/amd64/", ("x86_64", "amd64", "")),
+        ("s,aarch64,arm64,g", ("aarch64", "arm64", "g")),
+        ("s/a\\/b/c/I", ("a\\/b", "c", "I")),
+        ("s|-.*||", ("-.*", "", "")),
+        ("s/a/b/gx", None),
+        ("s/a/b", None),
+        ("y/ab/cd/", None),
+    ],
+)
+def test_sed_substitution(cmd: str, parts: tuple[str, str, str] | None) -> None:
+    assert sed_substitution(cmd) == parts

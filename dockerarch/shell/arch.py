@@ -313,8 +313,36 @@ def grep_test(args: Sequence[str | None]) -> Callable[[str], bool] | None:
     return lambda v: rx.search(v) is not None
 
 
-_SED_SUBST = re.compile(r"s(.)(.*?)(?<!\\)\1(.*?)(?<!\\)\1([gIi]*)$", re.S)
+_SED_FLAGS = re.compile(r"[gIi]*")
 _AWK_PRINT = re.compile(r"\{\s*print\s+\$(NF|\d+)\s*;?\s*\}")
+
+
+def sed_substitution(cmd: str) -> tuple[str, str, str] | None:
+    """``(pattern, replacement, flags)`` of ``s/pat/rep/flags``; None for anything else.
+
+    Scanned by hand: a regular expression with two lazy groups each ended by the
+    delimiter takes quadratic time on a script full of delimiters.
+    """
+    if len(cmd) < 2 or cmd[0] != "s":
+        return None
+    delim = cmd[1]
+    fields: list[str] = []
+    start = i = 2
+    while len(fields) < 2:
+        if i >= len(cmd):
+            return None
+        ch = cmd[i]
+        if ch == "\\" and i + 1 < len(cmd):
+            i += 2  # an escaped character, the delimiter included
+            continue
+        if ch == delim:
+            fields.append(cmd[start:i])
+            start = i + 1
+        i += 1
+    flags = cmd[start:]
+    if not _SED_FLAGS.fullmatch(flags):
+        return None
+    return fields[0], fields[1], flags
 
 
 def _sed(args: list[str | None]) -> Callable[[str], str | None] | None:
@@ -346,10 +374,10 @@ def _sed(args: list[str | None]) -> Callable[[str], str | None] | None:
             cmd = cmd.strip()
             if not cmd:
                 continue
-            m = _SED_SUBST.match(cmd)
-            if m is None:
+            parts = sed_substitution(cmd)
+            if parts is None:
                 return None
-            _, pat, rep, fl = m.groups()
+            pat, rep, fl = parts
             rx = _compile(bre_to_python(pat, extended), re.I if "I" in fl or "i" in fl else 0)
             if rx is None:
                 return None
