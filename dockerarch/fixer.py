@@ -17,6 +17,7 @@ recognises a re-reported edit as one already made.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -376,3 +377,17 @@ def _made(
     if not edits or any(e.path is None for e in edits):
         return False
     return all(e.path in files and e in files[e.path].edits for e in edits)
+
+
+def unified_diff(name: str, old: str, new: str) -> list[str]:
+    """``diff -u`` of ``old`` and ``new`` as lines, headers first; a last line without a
+    newline is marked as diff(1) marks it."""
+    out = []
+    for line in difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), name, name
+    ):
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return out

@@ -23,7 +23,6 @@ fixes allowed; nothing is written.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
 from collections import Counter
@@ -34,6 +33,7 @@ from pathlib import Path
 from dockerarch.diagnostics import Applicability, Severity
 from dockerarch.engine import Result, Settings, check_text
 from dockerarch.fixer import Outcome, Style, fix_source
+from dockerarch.fixer import unified_diff as fixer_diff
 from dockerarch.report import FileReport, Options, display_path, located
 
 #: Category of a finding whose rule is not installed (a pack removed since).
@@ -280,23 +280,12 @@ class Diff:
 
 
 def unified_diff(name: str, old: str, new: str) -> Diff:
-    lines = list(
-        difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), name, name
-        )
-    )
+    lines = fixer_diff(name, old, new)
     # The first two lines are the ---/+++ file headers, not changes.
     body = lines[2:]
     added = sum(1 for line in body if line.startswith("+"))
     removed = sum(1 for line in body if line.startswith("-"))
-    out = []
-    for line in lines:
-        if line.endswith("\n"):
-            out.append(line)
-        else:
-            # As diff(1) marks the last line of a file without a newline.
-            out.append(line + "\n\\ No newline at end of file\n")
-    return Diff(name, "".join(out), added, removed)
+    return Diff(name, "".join(lines), added, removed)
 
 
 def repository_of(path: Path | None, cwd: Path) -> str | None:

@@ -257,8 +257,6 @@ class ScriptEdit:
     text: str
 
 
-
-
 def prune_script(text: str, arch: str, seed: dict[str, Sym | None]) -> list[ScriptEdit] | None:
     """Edits reducing ``text`` to what runs on ``arch``.
 

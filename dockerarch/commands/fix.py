@@ -14,7 +14,6 @@ configuration or I/O errors, which win. With ``--diff`` nothing is written:
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import stat
 import sys
@@ -293,26 +292,15 @@ def _count(tally: _Tally, item: Input, outcome: Outcome, args: argparse.Namespac
 
 
 def _diff(item: Input, outcome: Outcome) -> str:
+    from dockerarch.fixer import unified_diff
     from dockerarch.report import display_path
 
-    out = [_unified(item.name, outcome.original, outcome.source)]
+    out = ["".join(unified_diff(item.name, outcome.original, outcome.source))]
     for path, cf in sorted(outcome.files.items()):
         name = display_path(path, Path.cwd())
-        out.append(_unified(name, ("\ufeff" if cf.bom else "") + cf.original, cf.source))
-    return "".join(out)
-
-
-def _unified(name: str, old: str, new: str) -> str:
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), name, name
-    )
-    out = []
-    for line in lines:
-        if line.endswith("\n"):
-            out.append(line)
-        else:
-            # As diff(1) marks the last line of a file without a newline.
-            out.append(line + "\n\\ No newline at end of file\n")
+        out.append(
+            "".join(unified_diff(name, ("\ufeff" if cf.bom else "") + cf.original, cf.source))
+        )
     return "".join(out)
 
 
