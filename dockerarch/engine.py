@@ -7,12 +7,13 @@ third-party pack.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dockerarch.diagnostics import Diagnostic, ExternalLocation, Fix, Severity
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
@@ -132,17 +133,105 @@ def use_rule_index(rules: Sequence[Rule] | None) -> None:
 @cache
 def installed_rules() -> tuple[Rule, ...]:
     """Every rule of every installed pack (imported through the entry points), by code."""
-    from importlib.metadata import entry_points
-
     found: dict[str, Rule] = {}
-    for ep in entry_points(group="dockerarch.rules"):
-        for r in ep.load():
+    for value, load in _pack_entry_points():
+        for r in load():
             if not isinstance(r, Rule):
-                raise TypeError(f"{ep.value}: {r!r} is not a dockerarch Rule")
+                raise TypeError(f"{value}: {r!r} is not a dockerarch Rule")
             if r.code in found and found[r.code] is not r:
                 raise ValueError(f"rule code {r.code} defined twice")
             found[r.code] = r
     return tuple(sorted(found.values(), key=lambda r: r.code))
+
+
+RULES_GROUP = "dockerarch.rules"
+# EntryPoint.pattern of importlib.metadata.
+_ENTRY_POINT = re.compile(
+    r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$"
+)
+
+
+def _pack_entry_points() -> list[tuple[str, Callable[[], Any]]]:
+    """(value, load) of each ``dockerarch.rules`` entry point, as importlib.metadata finds them.
+
+    Importing importlib.metadata (email parsing, zipfile, csv) costs a tenth of a run, so the
+    usual layout (sys.path directories holding ``*.dist-info`` / ``*.egg-info``) is read here;
+    anything else (zipped paths, eggs, other distribution finders) goes to importlib.metadata.
+    """
+    values = _scan_entry_points(RULES_GROUP)
+    if values is None:
+        from importlib.metadata import entry_points
+
+        return [(ep.value, ep.load) for ep in entry_points(group=RULES_GROUP)]
+    return [(value, partial(_load_entry_point, value)) for value in values]
+
+
+def _scan_entry_points(group: str) -> list[str] | None:
+    """The values of ``group``'s entry points; None when the layout needs importlib.metadata."""
+    import importlib.machinery
+    import sys
+
+    for finder in sys.meta_path:
+        if finder is not importlib.machinery.PathFinder and hasattr(finder, "find_distributions"):
+            return None
+    seen: set[str] = set()
+    values: list[str] = []
+    for entry in sys.path:
+        root = entry or "."
+        try:
+            children = os.listdir(root)
+        except OSError:
+            if os.path.exists(root):
+                return None  # a zip file
+            continue
+        for child in children:
+            stem, ext = os.path.splitext(child)
+            if ext.lower() not in (".dist-info", ".egg-info"):
+                if child.lower() == "egg-info":
+                    return None  # an unpacked egg
+                continue
+            if ext not in (".dist-info", ".egg-info"):
+                return None  # named from its metadata, which is not read here
+            # importlib.metadata keeps the first distribution of each normalized name.
+            name = re.sub(r"[-_.]+", "_", stem.partition("-")[0]).lower()
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                with open(os.path.join(root, child, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            values += _group_values(text, group)
+    return values
+
+
+def _group_values(text: str, group: str) -> list[str]:
+    # The format importlib.metadata.Sectioned reads: [section] lines, then name = value.
+    section = None
+    out = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line.strip("[]")
+        elif section == group:
+            _, value = line.split("=", 1)
+            out.append(value.strip())
+    return out
+
+
+def _load_entry_point(value: str) -> Any:
+    import importlib
+
+    match = _ENTRY_POINT.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not an entry point (module:attribute)")
+    found: Any = importlib.import_module(match.group("module"))
+    for attr in filter(None, (match.group("attr") or "").split(".")):
+        found = getattr(found, attr)
+    return found
 
 
 def rule_by_code(code: str) -> Rule | None:

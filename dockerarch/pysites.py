@@ -15,26 +15,22 @@ from typing import Any
 
 from dockerarch.engine import Context
 from dockerarch.model import Stage
-from dockerarch.pysources import (
-    PROJECT_FILE_NAMES,
+from dockerarch.pysources.files import ContextError, display, read_text_in_root
+from dockerarch.pysources.model import (
     IndexOptions,
-    PipInstall,
     PyRequirement,
     RequirementsResult,
     make_requirement,
-    pip_install_args,
-    read_project_file,
-    read_requirements_file,
 )
-from dockerarch.pysources.files import ContextError, display, read_text_in_root
-from dockerarch.pysources.locate import TOMLDecodeError, load_toml
-from dockerarch.pysources.lockgraph import locked_requirements
+from dockerarch.pysources.pip import PipInstall, pip_install_args
 from dockerarch.pysources.selection import Selection, local_project, project_command, selected
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
 
 _PROJECT_NAMES = frozenset({"pyproject.toml", "setup.py", "setup.cfg"})
+# The readers of requirements, project and lock files are imported where a site has such a
+# file: a plain `pip install NAME` needs none of them.
 
 
 @dataclass(frozen=True)
@@ -132,6 +128,8 @@ def _site(
             chosen = selected(_read(ctx, Path(local_file)), Selection("pip"), {})
             reqs.extend((req, word.span) for req in chosen)
             continue
+        from dockerarch.pysources.reqfile import read_requirements_file
+
         result = read_requirements_file(Path(local_file), Path(ctx.context_dir))
         options = options.updated_with(result.options)
         for req in result.requirements:
@@ -181,6 +179,8 @@ class _ProjectSite:
     found: dict[str, Path] = field(default_factory=dict)
 
     def requirements(self, selection: Selection) -> list[PyRequirement]:
+        from dockerarch.pysources.project import PROJECT_FILE_NAMES
+
         ctx = self.ctx
         line = ctx.tree.lines.position(self.span.start).line
         if self.cwd is None or ctx.context_dir is None:
@@ -215,6 +215,8 @@ class _ProjectSite:
         if lock is None:
             return []
         archs = sorted({v.platform.arch for v in ctx.views()})
+        from dockerarch.pysources.lockgraph import locked_requirements
+
         return locked_requirements(lock, lock_name, locked, roots, archs)
 
     def _pipenv(self, selection: Selection, line: int, directory: str) -> list[PyRequirement]:
@@ -234,6 +236,8 @@ class _ProjectSite:
 
     def _toml(self, name: str) -> Mapping[str, Any] | None:
         """A found TOML file's data; None when it is missing or unreadable."""
+        from dockerarch.pysources.locate import TOMLDecodeError, load_toml
+
         path = self.found.get(name)
         if path is None or self.ctx.context_dir is None:
             return None
@@ -253,6 +257,8 @@ def _read(ctx: Context, path: Path) -> RequirementsResult:
         return cached
     assert ctx.context_dir is not None
     root = Path(ctx.context_dir)
+    from dockerarch.pysources.project import read_project_file
+
     result = read_project_file(path, root)
     for issue in result.issues:
         where = display(issue.file, root) if issue.file is not None else "?"

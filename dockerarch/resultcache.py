@@ -26,7 +26,6 @@ stored diagnostics and a rule index stored next to them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -316,6 +315,10 @@ def _rule_packs(directory: Path) -> list[list[str]]:
 
 def code_fingerprint(directory: Path) -> str:
     """A digest of the checking code: dockerarch (with its data) and every rule pack."""
+    # Imported where digests are made (here and in ResultCache.key): loading OpenSSL is a
+    # noticeable part of a --no-cache run, which needs only text_tree from this module.
+    import hashlib
+
     h = hashlib.sha256(f"{FORMAT} {__version__} {sys.version}".encode())
     locations = [os.path.dirname(os.path.abspath(__file__))]
     for value, version, location in sorted(_rule_packs(directory)):
@@ -401,6 +404,8 @@ class ResultCache:
             None if path is None else os.path.abspath(path),
             None if context_dir is None else os.path.abspath(context_dir),
         ]
+        import hashlib
+
         h = hashlib.sha256(json.dumps(head).encode())
         h.update(b"\0")
         h.update(text.encode("utf-8", "surrogatepass"))

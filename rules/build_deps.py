@@ -18,30 +18,39 @@ from dockerarch.diagnostics import (
     Severity,
 )
 from dockerarch.engine import Context, rule
-from dockerarch.knowledge import builddeps, npm, pypi
-from dockerarch.knowledge.builddeps import BuildNeeds
-from dockerarch.pysites import pip_sites
-from dockerarch.pywheels import pypi_provider, wheel_answers
+from dockerarch.knowledge import builddeps
+from dockerarch.knowledge.builddeps import BuildNeeds, Ecosystem
 from dockerarch.sourcebuilds import SourceBuild, guarded, install_command, lacking, tool_builds
 from dockerarch.syntax import Instruction, Span
 
 _NOTHING = BuildNeeds(())
 
 
+def _needs(ecosystem: Ecosystem, name: str) -> BuildNeeds:
+    # Asked only for a build that happens: it reads the build-deps table, which most files
+    # (pure-Python and prebuilt packages) never need.
+    return builddeps.toolchain_for(ecosystem) | (
+        builddeps.requirements_for(ecosystem, name) or _NOTHING
+    )
+
+
 def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
     # Imported here: rules/python.py asks this module whether DA701 fixes a build.
-    from dockerarch_rules.python import pins_within_major
+    from dockerarch_rules.python import pins_within_major, python_installs
 
-    for site in pip_sites(ctx):
+    sites = python_installs(ctx)
+    if not sites:
+        return
+    from dockerarch.knowledge import pypi
+    from dockerarch.pywheels import pypi_provider, wheel_answers
+
+    for site in sites:
         for req, word_span in site.requirements:
             if req.name is None or req.editable or req.url or req.constraint:
                 continue
             formats = site.options.allowed_formats(req.name)
             if "source" not in formats:
                 continue  # --only-binary: pip fails rather than compiles
-            needs = builddeps.toolchain_for("pypi") | (
-                builddeps.requirements_for("pypi", req.name) or _NOTHING
-            )
             external = None
             if req.file is not None:
                 external = ExternalLocation(
@@ -70,7 +79,7 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
                     site.command,
                     word_span,
                     external,
-                    needs,
+                    _needs("pypi", req.name),
                     a.env,
                     a.python,
                 )
@@ -80,12 +89,11 @@ def _npm_builds(ctx: Context) -> Iterator[SourceBuild]:
     for site in npm_sites(ctx):
         for dep in site.deps:
             name = dep.dependency.name
-            needs = builddeps.toolchain_for("npm") | (
-                builddeps.requirements_for("npm", name) or _NOTHING
-            )
             for a in npm_answers(ctx, site, dep.dependency):
                 if not a.builds:
                     continue
+                from dockerarch.knowledge import npm
+
                 if a.answer.install_kind == npm.KIND_NODE_GYP:
                     why = "it always compiles with node-gyp"
                 elif a.answer.builds_from_source:
@@ -99,7 +107,7 @@ def _npm_builds(ctx: Context) -> Iterator[SourceBuild]:
                     site.command,
                     dep.span,
                     dep.external,
-                    needs,
+                    _needs("npm", name),
                     a.env,
                 )
 

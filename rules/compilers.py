@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,10 +42,10 @@ _X86_FEATURE = (
 )
 _START = r"(?<![\w-])"
 _END = r"(?![\w.+-])"
-_NATIVE = re.compile(
+_NATIVE = (
     _START + r"-m(?:arch|tune|cpu)=native" + _END + r"|(?:" + _START + r"|(?<=-C))target-cpu=native"
 )
-_X86_FLAG = re.compile(
+_X86_FLAG = (
     _START + r"(?:-m(?:arch|tune)=(?:" + _X86_CPU + r")|-m(?:no-)?(?:" + _X86_FEATURE + r")"
     r"|-mfpmath=\w+|-masm=\w+|-mstackrealign|-mno-red-zone|-m(?:32|64))" + _END
     + r"|(?:" + _START + r"|(?<=-C))target-cpu=(?:" + _X86_CPU + r")" + _END
@@ -60,10 +61,21 @@ class _Found:
     native: bool
 
 
+@functools.cache
+def _flag_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # Compiled on first use: the CPU-flag pattern alone takes milliseconds to compile, which
+    # every run would pay at start-up while most files have no compiler flag to scan.
+    return re.compile(_NATIVE), re.compile(_X86_FLAG)
+
+
 def _scan(text: str, start: int) -> Iterator[_Found]:
-    for m in _NATIVE.finditer(text):
+    # Every flag either pattern matches contains one of these.
+    if "-m" not in text and "target-" not in text:
+        return
+    native, x86_flag = _flag_patterns()
+    for m in native.finditer(text):
         yield _Found(m.group(), Span(start + m.start(), start + m.end()), True)
-    for m in _X86_FLAG.finditer(text):
+    for m in x86_flag.finditer(text):
         yield _Found(m.group(), Span(start + m.start(), start + m.end()), False)
 
 

@@ -10,15 +10,17 @@ from typing import TYPE_CHECKING
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
-from dockerarch.knowledge import npm
-from dockerarch.knowledge.npm import AddonAnswer, NpmKnowledgeProvider, PackageRecord, SemVer
 from dockerarch.model import Stage
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
 
 if TYPE_CHECKING:
+    from dockerarch.knowledge.npm import AddonAnswer, NpmKnowledgeProvider, PackageRecord
     from dockerarch.npmsources import NpmCommand, NpmDependency
+
+# The npm knowledge (and its snapshot) is imported by the functions that need it: most
+# Dockerfiles install no npm package, and importing it costs a run's start-up time.
 
 # Every install command names one of these tools (pnpm contains npm): other
 # commands are skipped without importing the npm manifest readers.
@@ -31,10 +33,6 @@ _LOCKFILES = {
     "pnpm": ("pnpm-lock.yaml",),
 }
 _PROJECT_DIR_OPTIONS = {"npm": ("--prefix", "-C"), "yarn": ("--cwd",), "pnpm": ("-C", "--dir")}
-# Install kinds whose download step --build-from-source replaces with a node-gyp build.
-_DOWNLOADERS = frozenset(
-    {npm.KIND_NODE_PRE_GYP, npm.KIND_PREBUILD_INSTALL, npm.KIND_NODE_GYP_BUILD, npm.KIND_NODE_GYP}
-)
 
 
 @dataclass(frozen=True)
@@ -187,6 +185,8 @@ class _OnlineWithFallback:
             try:
                 self.records[name] = self.online.package(name)
             except RegistryUnavailable as exc:
+                from dockerarch.knowledge import npm
+
                 self.warnings.append(
                     f"npm registry did not answer for {name} ({exc}); used the offline snapshot"
                 )
@@ -201,6 +201,7 @@ def npm_provider(ctx: Context) -> NpmKnowledgeProvider | None:
     cached = ctx.cache.get("npm_provider")
     if isinstance(cached, _OnlineWithFallback):
         return cached
+    from dockerarch.knowledge import npm
     from dockerarch.knowledge.npm_online import NpmOnlineProvider, NpmRegistryClient
 
     client = NpmRegistryClient(cache_dir=ctx.settings.cache_dir, cwd=ctx.context_dir)
@@ -226,6 +227,15 @@ class NpmAnswer:
 
 def npm_answers(ctx: Context, site: NpmSite, dep: NpmDependency) -> list[NpmAnswer]:
     """Per target platform that runs the install, what installing ``dep`` does there."""
+    from dockerarch.knowledge import npm
+
+    # Install kinds whose download step --build-from-source replaces with a node-gyp build.
+    downloaders = (
+        npm.KIND_NODE_PRE_GYP,
+        npm.KIND_PREBUILD_INSTALL,
+        npm.KIND_NODE_GYP_BUILD,
+        npm.KIND_NODE_GYP,
+    )
     if site.install.ignore_scripts:
         return []  # no install script runs: nothing is downloaded or compiled
     provider = npm_provider(ctx)
@@ -248,7 +258,7 @@ def npm_answers(ctx: Context, site: NpmSite, dep: NpmDependency) -> list[NpmAnsw
                 "is unknown and the answer differs between glibc and musl; not checked"
             )
             continue
-        forced = site.install.build_from_source and first.install_kind in _DOWNLOADERS
+        forced = site.install.build_from_source and first.install_kind in downloaders
         builds = (first.builds_from_source or forced) and not first.unsupported
         libc = " or ".join(libcs)
         out.append(NpmAnswer(arch, str(view.platform), libc, first, builds, senv))
@@ -256,6 +266,8 @@ def npm_answers(ctx: Context, site: NpmSite, dep: NpmDependency) -> list[NpmAnsw
 
 
 def _pin_edit(site: NpmSite, dep: NpmDep, version: str) -> Edit | None:
+    from dockerarch.knowledge.npm import SemVer
+
     spec = dep.dependency.spec
     if dep.word is None or SemVer.parse(spec) is None:
         return None
@@ -267,6 +279,9 @@ def _first_good_version(
     ctx: Context, name: str, current: str, answers: list[NpmAnswer]
 ) -> str | None:
     """The oldest version from which every target platform of ``answers`` has a prebuilt."""
+    from dockerarch.knowledge import npm
+    from dockerarch.knowledge.npm import SemVer
+
     firsts = []
     for a in answers:
         if a.libc not in npm.LIBCS:
@@ -353,8 +368,12 @@ def npm_addon_no_prebuilt(ctx: Context) -> Iterator[Diagnostic]:
         for dep in site.deps:
             answers = npm_answers(ctx, site, dep.dependency)
             bad = [a for a in answers if a.answer.needs_attention]
+            if not bad:
+                continue
+            from dockerarch.knowledge import npm
+
             # An addon that compiles everywhere by design is not a platform difference.
-            if not bad or all(a.answer.install_kind == npm.KIND_NODE_GYP for a in answers):
+            if all(a.answer.install_kind == npm.KIND_NODE_GYP for a in answers):
                 continue
             yield from _report(ctx, site, dep, answers, bad)
 

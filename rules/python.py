@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockerarch_rules.build_deps import fixed_by_build_deps
-from packaging.version import Version
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
-from dockerarch.knowledge import builddeps, pypi
-from dockerarch.pysites import PipSite, pip_sites
-from dockerarch.pysources import PyRequirement
-from dockerarch.pysources.markers import marker_holds
-from dockerarch.pywheels import PlatformAnswer, pypi_provider, wheel_answers
+from dockerarch.knowledge import builddeps
 from dockerarch.syntax import Span
 
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from dockerarch.pysites import PipSite
+    from dockerarch.pysources import PyRequirement
+    from dockerarch.pywheels import PlatformAnswer
+    from dockerarch.shell.model import Word as ShellWord
+
+# The PyPI knowledge, the install readers and packaging are imported by the checks, and only
+# for a file that runs a Python installer: the others (most files) need not load them.
+
 _LOCK_NAMES = frozenset({"poetry.lock", "uv.lock", "Pipfile.lock"})
+
+
+def python_installs(ctx: Context) -> list[PipSite]:
+    """:func:`dockerarch.pysites.pip_sites`, without importing it when no command can be one."""
+    if not _runs_python_installer(ctx):
+        return []
+    from dockerarch.pysites import pip_sites
+
+    return pip_sites(ctx)
+
+
+def _runs_python_installer(ctx: Context) -> bool:
+    cached = ctx.cache.get("runs_python_installer")
+    if isinstance(cached, bool):
+        return cached
+    found = any(
+        _installer_program(raw.effective().words)
+        for stage in ctx.model.stages
+        for ins in stage.body
+        if ins.name == "RUN"
+        for script in ctx.model.scripts(ins)
+        for raw in script.commands
+    )
+    ctx.cache["runs_python_installer"] = found
+    return found
+
+
+def _installer_program(words: Sequence[ShellWord]) -> bool:
+    # Every program pip_sites recognises (pip*, python* -m pip, pypy*, uv, poetry, pipenv),
+    # and some it does not.
+    if not words:
+        return False
+    first = words[0].value if words[0].value is not None else words[0].text
+    program = first.replace("\\", "/").rsplit("/", 1)[-1]
+    return "pip" in program or program in ("uv", "poetry") or program.startswith(("python", "pypy"))
 
 
 def _external(req: PyRequirement) -> ExternalLocation | None:
@@ -33,6 +75,9 @@ def pins_within_major(ctx: Context, site: PipSite, req: PyRequirement, word_span
     """
     if "DA501" not in ctx.running or req.name is None:
         return False
+    from dockerarch.knowledge import pypi
+    from dockerarch.pywheels import pypi_provider, wheel_answers
+
     provider = pypi_provider(ctx, req)
     answers = wheel_answers(ctx, site, req, provider)
     lack = [a for a in answers if a.wheel is pypi.WheelAnswer.NO]
@@ -129,7 +174,13 @@ def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
     """
     # A lock or requirements line installed by several commands is one problem, one fix.
     reported: set[tuple[Path, int, str]] = set()
-    for site in pip_sites(ctx):
+    sites = python_installs(ctx)
+    if not sites:
+        return
+    from dockerarch.knowledge import pypi
+    from dockerarch.pywheels import pypi_provider, wheel_answers
+
+    for site in sites:
         for req, word_span in site.requirements:
             if req.name is None or req.editable or req.url or req.constraint:
                 continue
@@ -214,7 +265,13 @@ def no_binary(ctx: Context) -> Iterator[Diagnostic]:
     ## Fix safety
     No automatic fix.
     """
-    for site in pip_sites(ctx):
+    sites = python_installs(ctx)
+    if not sites:
+        return
+    from dockerarch.knowledge import pypi
+    from dockerarch.pywheels import pypi_provider
+
+    for site in sites:
         for req, word_span in site.requirements:
             if req.name is None or req.url:
                 continue
@@ -259,7 +316,13 @@ def x86_only_package(ctx: Context) -> Iterator[Diagnostic]:
     ## Fix safety
     No automatic fix.
     """
-    for site in pip_sites(ctx):
+    sites = python_installs(ctx)
+    if not sites:
+        return
+    from dockerarch.knowledge import pypi
+    from dockerarch.pysources.markers import marker_holds
+
+    for site in sites:
         for req, word_span in site.requirements:
             if req.name is None or not pypi.x86_only(req.name):
                 continue

@@ -236,3 +236,18 @@ def test_da901_says_whether_a_code_is_unused_disabled_or_unknown() -> None:
     only_da9 = Settings(select=("DA9",))
     (d,) = check_text("# dockerarch: ignore[DA301]\nFROM alpine\n", only_da9).diagnostics
     assert d.message == "suppression silences nothing: DA301 is not enabled"
+
+
+def test_entry_point_scan_finds_what_importlib_metadata_finds() -> None:
+    # The engine reads entry_points.txt itself to spare importing importlib.metadata;
+    # it must find exactly the packs the standard library finds.
+    from importlib.metadata import entry_points
+
+    from dockerarch.engine import RULES_GROUP, _scan_entry_points
+
+    scanned = _scan_entry_points(RULES_GROUP)
+    assert scanned is not None, "the venv's layout should not need the fallback"
+    assert sorted(scanned) == sorted(ep.value for ep in entry_points(group=RULES_GROUP))
+    assert sorted(_scan_entry_points("console_scripts") or []) == sorted(
+        ep.value for ep in entry_points(group="console_scripts")
+    )

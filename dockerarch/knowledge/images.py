@@ -89,7 +89,7 @@ class ImagePlatforms:
 
 
 class _OfficialSnapshot:
-    """The zip of official-images tags; each image's member is parsed on first request."""
+    """The zip of official-images tags; each image's member is read on first request."""
 
     def __init__(self, data: bytes) -> None:
         self._archive = zipfile.ZipFile(io.BytesIO(data))
@@ -100,30 +100,35 @@ class _OfficialSnapshot:
         self.source = f"official-images snapshot {self.date}"
         self._archsets: list[tuple[str, ...]] = [tuple(s.split(",")) for s in meta["archsets"]]
         self._members = frozenset(self._archive.namelist())
-        self._images: dict[str, dict[str, tuple[int, str]]] = {}
+        # Each member's text, with a newline in front so that every line follows one.
+        self._images: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def _tags(self, image: str) -> dict[str, tuple[int, str]] | None:
-        tags = self._images.get(image)
-        if tags is None:
+    def _text(self, image: str) -> str | None:
+        text = self._images.get(image)
+        if text is None:
             member = f"{image}.tsv"
             if member not in self._members:
                 return None
             with self._lock:
-                text = self._archive.read(member).decode("utf-8")
-            tags = {}
-            for line in text.splitlines():
-                tag, archset, listed = line.split("\t")
-                tags[tag] = (int(archset), listed)
-            self._images[image] = tags
-        return tags
+                text = "\n" + self._archive.read(member).decode("utf-8")
+            self._images[image] = text
+        return text
 
     def lookup(self, image: str, tag: str) -> tuple[tuple[str, ...], datetime.date] | None:
         """Official-images architecture names and last listing date of ``image:tag``."""
-        entry = (self._tags(image) or {}).get(tag)
-        if entry is None:
+        text = self._text(image)
+        if text is None or "\t" in tag or "\n" in tag:
             return None
-        return self._archsets[entry[0]], datetime.date.fromisoformat(entry[1])
+        # One line is looked up, not all parsed: an image such as python lists thousands of
+        # tags. The last line of a tag wins, as when the lines were read into a dict.
+        at = text.rfind(f"\n{tag}\t")
+        if at < 0:
+            return None
+        end = text.find("\n", at + 1)
+        line = text[at + 1 : end if end >= 0 else len(text)].rstrip("\r")
+        _, archset, listed = line.split("\t")
+        return self._archsets[int(archset)], datetime.date.fromisoformat(listed)
 
 
 @cache
