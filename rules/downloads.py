@@ -662,7 +662,10 @@ class _Scan:
         if plan.unpublished:
             return None
         variants: tuple[PlatformVariant, ...] = ()
-        if len(plan.spellings) == len({s.span for s in sites}) and not plan.problems:
+        # With TARGETARCH's own spellings the inline edit is one text that is right on every
+        # platform; only other spellings make the platforms' instructions differ.
+        differs = bool(plan.cases or plan.stages_only)
+        if differs and len(plan.spellings) == len({s.span for s in sites}) and not plan.problems:
             variants = (self.variant(ins, sites, plan),)
         if plan.unknown or plan.stages_only:
             message = "; ".join(plan.problems + plan.stages_only)
@@ -802,9 +805,10 @@ def hard_coded_arch_download(ctx: Context) -> Iterator[Diagnostic]:
     ADD or an ENV value cannot run a shell, so the fix only offers per-arch
     stages. The file name repeated later in the RUN (`tar -xf`, `dpkg -i`,
     `bash x.sh`) and checksum/signature URLs are renamed with it. In a
-    `--platform=$BUILDPLATFORM` stage the fix uses BUILDARCH. Per-arch
-    variants of the instruction are offered for `dockerarch fix --style
-    stages`.
+    `--platform=$BUILDPLATFORM` stage the fix uses BUILDARCH. Where the
+    spellings differ from TARGETARCH's, per-arch variants of the instruction
+    are offered for `dockerarch fix --style stages`; a `${TARGETARCH}`
+    substitution stays inline in every style.
 
     ## Fix safety
     Unsafe: it assumes the arm64 file exists under the name the project uses

@@ -127,10 +127,8 @@ def test_go_download_gets_targetarch() -> None:
     assert out.splitlines()[1] == "ARG TARGETARCH"
     assert not parse(out).errors
     assert da301(out) == []
-    (variant,) = d.fix.variants
-    assert dict(variant.by_arch)["arm64"] == text.splitlines(keepends=True)[1].replace(
-        "amd64", "arm64"
-    )
+    # ${TARGETARCH} is right on every platform as written: nothing for per-arch stages.
+    assert d.fix.variants == ()
 
 
 def test_node_download_maps_amd64_to_x64() -> None:
