@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -189,8 +190,11 @@ def setup_py_literals(source: str, lines: LineIndex) -> Iterator[Literal | Skipp
     """
     # libcst's native parser can overflow the C stack (a crash, not an
     # exception) on pathologically deep expressions; CPython's parser refuses
-    # those with an exception, so it screens the source first.
-    ast.parse(source)
+    # those with an exception, so it screens the source first. Its warnings
+    # (invalid escape sequences in the user's file) are not ours to print.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ast.parse(source)
     wrapper = MetadataWrapper(cst.parse_module(source))
     collector = _Collector()
     wrapper.visit(collector)
