@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dockerarch import __version__
+from dockerarch.knowledge.bounded import ResponseRefused, read_bounded
 from dockerarch.knowledge.npm import (
     CuratedRule,
     Note,
@@ -199,21 +200,10 @@ class NpmRegistryClient:
         return doc
 
     def _read_bounded(self, resp: Any, url: str, deadline: float) -> bytes:
-        declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise RegistryUnavailable(f"{url}: document larger than {self.max_bytes} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        # Piece by piece against one deadline, so a server trickling bytes cannot hold the
-        # check up; read1 returns what one receive brings, where read would wait for more.
-        while chunk := resp.read1(64 * 1024):
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise RegistryUnavailable(f"{url}: document larger than {self.max_bytes} bytes")
-            if time.monotonic() > deadline:
-                raise RegistryUnavailable(f"{url}: timed out after {self.timeout}s")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return read_bounded(resp, self.max_bytes, deadline, self.timeout)
+        except ResponseRefused as e:
+            raise RegistryUnavailable(f"{url}: {e}") from None
 
     def _cache_path(self, key: str) -> Path | None:
         if self.cache_dir is None:

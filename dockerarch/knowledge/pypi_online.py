@@ -28,6 +28,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from dockerarch import __version__
+from dockerarch.knowledge.bounded import ResponseRefused, read_bounded
 from dockerarch.knowledge.pypi import FileEntry, Release, releases_from_files
 
 __all__ = [
@@ -261,22 +262,12 @@ class PyPIClient:
     def _get(self, request: urllib.request.Request, deadline: float) -> tuple[str, bytes]:
         remaining = max(deadline - time.monotonic(), 0.001)
         with self._opener.open(request, timeout=remaining) as response:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise IndexUnavailable(f"{request.full_url}: {declared} bytes > {self.max_bytes}")
-            chunks = []
-            size = 0
-            # Read in pieces so a server trickling bytes cannot outlast the overall timeout;
-            # read1 returns what one receive brings, where read would wait for a full piece.
-            while chunk := response.read1(64 * 1024):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise IndexUnavailable(f"{request.full_url}: more than {self.max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise IndexUnavailable(f"{request.full_url}: timed out after {self.timeout}s")
-                chunks.append(chunk)
+            try:
+                body = read_bounded(response, self.max_bytes, deadline, self.timeout)
+            except ResponseRefused as e:
+                raise IndexUnavailable(f"{request.full_url}: {e}") from None
             content_type = response.headers.get_content_type()
-        return content_type, b"".join(chunks)
+        return content_type, body
 
     def _cache_path(self, key: str) -> Path | None:
         if self._cache_dir is None:

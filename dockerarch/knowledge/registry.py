@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dockerarch.imageref import DEFAULT_REGISTRY, ImageRef
+from dockerarch.knowledge.bounded import ResponseRefused, read_bounded
 from dockerarch.knowledge.images import ImagePlatforms, platform_string
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -251,21 +252,10 @@ class RegistryClient:
         raise RegistryError(f"GET {url}: more than {_MAX_REDIRECTS} redirects")
 
     def _read_limited(self, response: Any, url: str, deadline: float) -> bytes:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            raise RegistryError(f"GET {url}: {length} bytes is over the {self.max_bytes} limit")
-        chunks: list[bytes] = []
-        size = 0
-        # Piece by piece against one deadline, so a server trickling bytes cannot hold the
-        # check up; read1 returns what one receive brings, where read would wait for more.
-        while chunk := response.read1(64 * 1024):
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise RegistryError(f"GET {url}: response is over the {self.max_bytes} byte limit")
-            if time.monotonic() > deadline:
-                raise RegistryError(f"GET {url}: timed out after {self.timeout}s")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return read_bounded(response, self.max_bytes, deadline, self.timeout)
+        except ResponseRefused as e:
+            raise RegistryError(f"GET {url}: {e}") from None
 
     def _token(self, challenge: str, ref: ImageRef) -> str:
         params = parse_bearer_challenge(challenge)
