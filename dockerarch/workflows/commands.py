@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from dockerarch.shell import parse_script
 from dockerarch.shell.model import Word
 from dockerarch.syntax.positions import SourceMap, Span
+from dockerarch.workflows.builds import BUILDX_COMMAND, Build, parse_platforms
 
 # Options of ``docker buildx build`` that take a separate value.
 _VALUE_OPTIONS = frozenset(
@@ -123,3 +125,38 @@ def _call(rest: list[tuple[Word, str]], smap: SourceMap, resolve: Resolver) -> B
 
 def _join(a: str, b: str) -> str:
     return f"{a},{b}" if a else b
+
+
+def command_builds(
+    value: str,
+    smap: SourceMap,
+    resolve: Resolver,
+    *,
+    label: str,
+    workdir: Path,
+    host: str | None,
+    emulator: Span | None,
+) -> Iterator[Build]:
+    """A :class:`Build` per ``docker buildx build`` in a script whose platforms are known.
+
+    Context and Dockerfile paths are relative to ``workdir``; a remote context has no
+    Dockerfile to read.
+    """
+    for call in buildx_calls(value, smap, resolve):
+        platforms = parse_platforms(call.platforms) if call.platforms else None
+        if platforms is None:
+            continue
+        context = workdir / call.context if call.context and call.paths_known else None
+        dockerfile = None
+        if context is not None and "://" not in (call.context or ""):
+            dockerfile = workdir / call.file if call.file else context / "Dockerfile"
+        yield Build(
+            BUILDX_COMMAND,
+            label,
+            platforms,
+            call.platforms_span,
+            host,
+            emulator,
+            context,
+            dockerfile,
+        )

@@ -19,12 +19,11 @@ from dockerarch.syntax.positions import Span
 from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.builds import (
     BUILD_PUSH_ACTION,
-    BUILDX_COMMAND,
     Build,
     parse_platforms,
     runner_arch,
 )
-from dockerarch.workflows.commands import EMULATOR, REMOTE_NODES, buildx_calls, unquote
+from dockerarch.workflows.commands import EMULATOR, REMOTE_NODES, command_builds, unquote
 
 
 @dataclass(frozen=True)
@@ -235,26 +234,17 @@ def _job_builds(
                 value = resolve(raw, combo, job.env)
                 return None if value is None else unquote(value)
 
-            for call in buildx_calls(source[0], source[1], word):
-                platforms = parse_platforms(call.platforms) if call.platforms else None
-                if platforms is None:
-                    continue
-                context = workdir / call.context if call.context and call.paths_known else None
-                dockerfile = None
-                if context is not None and "://" not in (call.context or ""):
-                    dockerfile = workdir / call.file if call.file else context / "Dockerfile"
-                out.append(
-                    Build(
-                        BUILDX_COMMAND,
-                        label,
-                        platforms,
-                        call.platforms_span,
-                        host,
-                        emulator,
-                        context,
-                        dockerfile,
-                    )
+            out.extend(
+                command_builds(
+                    source[0],
+                    source[1],
+                    word,
+                    label=label,
+                    workdir=workdir,
+                    host=host,
+                    emulator=emulator,
                 )
+            )
     return out
 
 

@@ -13,13 +13,11 @@ from pathlib import Path
 
 from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.builds import (
-    BUILDX_COMMAND,
     Build,
     expand_variables,
-    parse_platforms,
     runner_arch,
 )
-from dockerarch.workflows.commands import EMULATOR, REMOTE_NODES, buildx_calls, unquote
+from dockerarch.workflows.commands import EMULATOR, REMOTE_NODES, command_builds, unquote
 
 #: Top-level keys that are not jobs.
 _KEYWORDS = frozenset(
@@ -36,7 +34,7 @@ def builds(text: str, repo_root: Path) -> list[Build]:
         return []
     default = ys.get(root, "default")
     shared = {"CI_PROJECT_DIR": str(repo_root), **_variables(ys.get(root, "variables"))}
-    out = []
+    out: list[Build] = []
     for name, job in ys.items(root):
         if name in _KEYWORDS or name.startswith(".") or not isinstance(job, ys.MappingNode):
             continue
@@ -60,26 +58,17 @@ def builds(text: str, repo_root: Path) -> list[Build]:
             return None if value is None else expand_variables(value, variables)
 
         for value, smap in sources:
-            for call in buildx_calls(value, smap, word):
-                platforms = parse_platforms(call.platforms) if call.platforms else None
-                if platforms is None:
-                    continue
-                context = repo_root / call.context if call.context and call.paths_known else None
-                dockerfile = None
-                if context is not None and "://" not in (call.context or ""):
-                    dockerfile = repo_root / call.file if call.file else context / "Dockerfile"
-                out.append(
-                    Build(
-                        BUILDX_COMMAND,
-                        f"job '{name}'",
-                        platforms,
-                        call.platforms_span,
-                        host,
-                        emulator,
-                        context,
-                        dockerfile,
-                    )
+            out.extend(
+                command_builds(
+                    value,
+                    smap,
+                    word,
+                    label=f"job '{name}'",
+                    workdir=repo_root,
+                    host=host,
+                    emulator=emulator,
                 )
+            )
     return out
 
 
