@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,46 @@ def _external(req: PyRequirement) -> ExternalLocation | None:
     return ExternalLocation(req.file, req.line, req.column, req.end_line, req.end_column)
 
 
+@dataclass(frozen=True)
+class _WheelGap:
+    """A requirement with wheels for some targets and none for others."""
+
+    have: list[PlatformAnswer]
+    lack: list[PlatformAnswer]
+    #: The first version with wheels for every target, when there is one.
+    first: Version | None
+
+
+def _wheel_gap(ctx: Context, site: PipSite, req: PyRequirement) -> _WheelGap | None:
+    """The gap of ``req`` at ``site``; computed once per check (DA501 and DA701 both ask)."""
+    key = ("wheel_gap", site.command.span.start, req.name, req.file, req.offset)
+    if key in ctx.cache:
+        cached = ctx.cache[key]
+        return cached if isinstance(cached, _WheelGap) else None
+    from dockerarch.knowledge import pypi
+    from dockerarch.pywheels import pypi_provider, wheel_answers
+
+    gap = None
+    provider = pypi_provider(ctx, req)
+    answers = wheel_answers(ctx, site, req, provider)
+    have = [a for a in answers if a.wheel is pypi.WheelAnswer.YES]
+    lack = [a for a in answers if a.wheel is pypi.WheelAnswer.NO]
+    if have and lack and req.name is not None:
+        bad = lack[0]
+        first = pypi.first_version_with_wheels(
+            req.name,
+            bad.python,
+            bad.libc,
+            bad.libc_version,
+            [a.arch for a in answers],
+            at_least=bad.version,
+            provider=provider,
+        )
+        gap = _WheelGap(have, lack, first)
+    ctx.cache[key] = gap
+    return gap
+
+
 def pins_within_major(ctx: Context, site: PipSite, req: PyRequirement, word_span: Span) -> bool:
     """Whether DA501 runs and fixes this requirement with a pin in its major version.
 
@@ -75,27 +116,10 @@ def pins_within_major(ctx: Context, site: PipSite, req: PyRequirement, word_span
     """
     if "DA501" not in ctx.running or req.name is None:
         return False
-    from dockerarch.knowledge import pypi
-    from dockerarch.pywheels import pypi_provider, wheel_answers
-
-    provider = pypi_provider(ctx, req)
-    answers = wheel_answers(ctx, site, req, provider)
-    lack = [a for a in answers if a.wheel is pypi.WheelAnswer.NO]
-    if not lack or not any(a.wheel is pypi.WheelAnswer.YES for a in answers):
+    gap = _wheel_gap(ctx, site, req)
+    if gap is None or gap.first is None or gap.first.major != gap.lack[0].version.major:
         return False
-    bad = lack[0]
-    first = pypi.first_version_with_wheels(
-        req.name,
-        bad.python,
-        bad.libc,
-        bad.libc_version,
-        [a.arch for a in answers],
-        at_least=bad.version,
-        provider=provider,
-    )
-    if first is None or first.major != bad.version.major:
-        return False
-    return _version_edit(req, word_span, first) is not None
+    return _version_edit(req, word_span, gap.first) is not None
 
 
 def _version_edit(req: PyRequirement, word_span: Span, new: Version) -> Edit | None:
@@ -178,7 +202,6 @@ def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
     if not sites:
         return
     from dockerarch.knowledge import pypi
-    from dockerarch.pywheels import pypi_provider, wheel_answers
 
     for site in sites:
         for req, word_span in site.requirements:
@@ -188,22 +211,11 @@ def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
                 continue  # DA503 says it better
             if "binary" not in site.options.allowed_formats(req.name):
                 continue
-            provider = pypi_provider(ctx, req)
-            answers = wheel_answers(ctx, site, req, provider)
-            have = [a for a in answers if a.wheel is pypi.WheelAnswer.YES]
-            lack = [a for a in answers if a.wheel is pypi.WheelAnswer.NO]
-            if not have or not lack:
+            gap = _wheel_gap(ctx, site, req)
+            if gap is None:
                 continue
+            have, lack, first = gap.have, gap.lack, gap.first
             bad = lack[0]
-            first = pypi.first_version_with_wheels(
-                req.name,
-                bad.python,
-                bad.libc,
-                bad.libc_version,
-                [a.arch for a in answers],
-                at_least=bad.version,
-                provider=provider,
-            )
             py = f"cp{bad.python[0]}{bad.python[1]}" if bad.python else "any CPython"
             where = ", ".join(a.platform for a in lack)
             msg = (
