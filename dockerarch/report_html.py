@@ -27,10 +27,9 @@ PALETTE = ("#2f6fde", "#d9822b", "#2a9d6f", "#8e5bd6", "#d6455d", "#1f9bb4")
 MEANINGS = {
     Status.READY: "no error or warning concerns this platform",
     Status.NEEDS_FIXES: (
-        "every error or warning for this platform has a fix that "
-        "dockerarch fix --unsafe-fixes applies"
+        "dockerarch fix --unsafe-fixes leaves no error or warning for this platform"
     ),
-    Status.BLOCKED: "some error or warning for this platform has no automatic fix",
+    Status.BLOCKED: "an error or warning for this platform is left after dockerarch fix",
 }
 NOT_TARGETED = "the file does not target this platform"
 _SYMBOL = {Status.READY: "✓", Status.NEEDS_FIXES: "✎", Status.BLOCKED: "✕"}

@@ -40,7 +40,7 @@ def add_parser(
         help="write a readiness report (HTML or Markdown)",
         description=(
             "Write a report of how ready each Dockerfile is for each target platform: "
-            "ready, needs fixes (every problem has an automatic fix) or blocked, its "
+            "ready, needs fixes (fix --unsafe-fixes leaves nothing) or blocked, its "
             "findings by category, and what `dockerarch fix --unsafe-fixes` would change. "
             "Nothing is changed on disk."
         ),
