@@ -137,7 +137,10 @@ class StageEnv:
     def installs(self) -> list[PackageInstall]:
         out = []
         for ins, cmd in self.commands():
-            found = package_install(cmd, self._resolver(ins, cmd))
+            # Only an install with a word the shell layer left open needs the resolver,
+            # whose scope look-ups are not free: most commands are neither.
+            open_word = any(w.value is None for w in cmd.args)
+            found = package_install(cmd, self._resolver(ins, cmd) if open_word else None)
             if found:
                 manager, packages, complete = found
                 out.append(PackageInstall(manager, packages, ins, cmd, partial=not complete))
