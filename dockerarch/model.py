@@ -169,9 +169,10 @@ class Model:
         """The shell scripts a RUN executes (shell form and shell heredocs)."""
         cached = self._scripts.get(ins.span.start)
         if cached is None:
-            from dockerarch.runscripts import run_scripts
+            from dockerarch.scriptcache import scripts_of
 
-            cached = self._scripts[ins.span.start] = run_scripts(ins, self.tree.text)
+            cached = scripts_of(ins, self.tree.text, self.tree.escape)
+            self._scripts[ins.span.start] = cached
         return cached
 
 

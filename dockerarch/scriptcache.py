@@ -1,0 +1,102 @@
+"""RUN scripts parsed once per instruction text and reused wherever that text appears.
+
+An editor re-checks the whole file on every keystroke, and a repository repeats
+the same RUN lines across its Dockerfiles; parsing the shell is a quarter of a
+check. An instruction's scripts depend only on its own text (heredoc bodies
+included) and the file's escape character, so a parse is kept under that key
+and moved to wherever the instruction starts now.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from dockerarch.runscripts import run_scripts
+from dockerarch.shell.model import ArchProbe, Assignment, Command, Script, Word
+from dockerarch.syntax import Instruction
+from dockerarch.syntax.positions import Span
+
+#: Scripts of this many instructions are kept (least recently used dropped first).
+MAX_ENTRIES = 4096
+#: Longer instructions are parsed every time: rare, and they would crowd out the rest.
+MAX_TEXT = 65_536
+
+_Key = tuple[str, str]
+_cache: OrderedDict[_Key, tuple[int, tuple[Script, ...]]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def scripts_of(ins: Instruction, source: str, escape: str) -> list[Script]:
+    """``run_scripts(ins, source)``, from the cache when the same text was parsed before."""
+    if ins.name != "RUN" or ins.json is not None:
+        return []
+    text = source[ins.span.start : ins.span.end]
+    if len(text) > MAX_TEXT:
+        return run_scripts(ins, source)
+    key = (text, escape)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+    if hit is not None:
+        start, scripts = hit
+        delta = ins.span.start - start
+        return [shifted(s, delta) for s in scripts] if delta else list(scripts)
+    found = run_scripts(ins, source)
+    with _lock:
+        _cache[key] = (ins.span.start, tuple(found))
+        if len(_cache) > MAX_ENTRIES:
+            _cache.popitem(last=False)
+    return found
+
+
+def clear() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def shifted(script: Script, delta: int) -> Script:
+    """``script`` with every span moved by ``delta`` characters."""
+    return Script(
+        commands=tuple(_command(c, delta) for c in script.commands),
+        assignments=tuple(_assignment(a, delta) for a in script.assignments),
+        arch_probes=tuple(
+            ArchProbe(p.kind, _span(p.span, delta), p.guard) for p in script.arch_probes
+        ),
+        arch_mappings=script.arch_mappings,
+        errors=tuple(_span(s, delta) for s in script.errors),
+    )
+
+
+def _span(span: Span, delta: int) -> Span:
+    return Span(span.start + delta, span.end + delta)
+
+
+# Constructors rather than dataclasses.replace: this runs for every word of
+# every cached script, and replace() introspects the fields each time.
+def _word(w: Word, delta: int) -> Word:
+    pieces = tuple((text, _span(s, delta)) for text, s in w.literal_pieces)
+    return Word(w.text, w.value, _span(w.span, delta), pieces, w.expansions, w.per_arch)
+
+
+def _assignment(a: Assignment, delta: int) -> Assignment:
+    return Assignment(
+        a.name,
+        _word(a.value, delta),
+        _span(a.span, delta),
+        _span(a.name_span, delta),
+        a.guard,
+        a.probe_kinds,
+    )
+
+
+def _command(c: Command, delta: int) -> Command:
+    return Command(
+        _word(c.name, delta) if c.name is not None else None,
+        tuple(_word(w, delta) for w in c.args),
+        tuple(_assignment(a, delta) for a in c.env),
+        _span(c.span, delta),
+        c.guard,
+        c.in_substitution,
+    )
