@@ -14,8 +14,6 @@ and a layer's ``select`` starts over.
 
 from __future__ import annotations
 
-import configparser
-import difflib
 import os
 import re
 import sys
@@ -29,11 +27,6 @@ from dockerarch.discover import GlobSet
 from dockerarch.engine import Settings
 from dockerarch.fileio import FileError, read_source
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform, normalize_arch
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
 
 CONFIG_NAMES = (".dockerarch.toml", "pyproject.toml", "setup.cfg")
 KEYS = (
@@ -158,7 +151,16 @@ def load_config(path: Path, root: Path | None = None) -> FileConfig:
     return _from_table(table, path, root)
 
 
+# The readers of each format (and difflib's hints) are imported where a file needs them: most
+# runs find no configuration file.
+
+
 def _toml(text: str, where: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+
     try:
         return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as e:
@@ -166,6 +168,8 @@ def _toml(text: str, where: str) -> dict[str, Any]:
 
 
 def _ini_table(text: str, where: str) -> dict[str, Any]:
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text.removeprefix("\ufeff"), source=where)
@@ -208,6 +212,8 @@ def _from_table(table: Mapping[str, Any], path: Path, root: Path) -> FileConfig:
     where = str(path)
     for key in table:
         if key not in KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, KEYS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ConfigError(where, f"unknown key '{key}'{hint}")

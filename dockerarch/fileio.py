@@ -11,7 +11,6 @@ import codecs
 import errno
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +130,9 @@ def write_atomic(path: Path, text: str, expected_mtime_ns: int | None = None) ->
     if expected_mtime_ns is not None and (st is None or st.st_mtime_ns != expected_mtime_ns):
         raise FileChangedError(path, "file changed on disk since it was read; not overwritten")
     mode = stat.S_IMODE(st.st_mode) if st is not None else _default_mode()
+    # Imported here: most runs only read, and tempfile (random, shutil) slows every start.
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as e:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,8 @@ class Problems:
 
     def crashed(self, where: str, exc: BaseException) -> None:
         """An unexpected exception while handling one file; the traceback with --verbose."""
+        import traceback
+
         self.crashed_as(
             where, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc))
         )

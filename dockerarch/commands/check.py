@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +197,8 @@ def _run_job(job: _Job) -> _Outcome:
                 )
             cache.store(job.key, result, result.tree, job.context_dir, record.opened)
     except Exception as exc:
+        import traceback
+
         return _Crash(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
     return result, result.tree
 

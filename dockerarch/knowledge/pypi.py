@@ -16,10 +16,10 @@ import enum
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias, overload
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import compatible_tags, cpython_tags
@@ -230,14 +230,14 @@ class Snapshot:
             raise ValueError(f"unsupported PyPI snapshot format {payload.get('format')!r}")
         self.date = date.fromisoformat(payload["date"])
         self.index_url: str = payload["index"]
-        self._packages: dict[str, list[list[Any]]] = payload["packages"]
+        self._packages: Mapping[str, list[list[Any]]] = payload["packages"]
         self._x86_only = frozenset[str](payload["x86_only"])
         self._requires: list[str] = payload["requires_python"]
         self._tags: list[WheelTag] = [
             (interpreter, abi, (family, (major, minor), arch))
             for interpreter, abi, family, major, minor, arch in payload["tags"]
         ]
-        self._tagsets: list[list[int]] = payload["tagsets"]
+        self._tagsets: Sequence[list[int]] = payload["tagsets"]
         self._decoded: dict[str, list[Release]] = {}
         self._frozen_tagsets: dict[int, frozenset[WheelTag]] = {}
 
@@ -245,11 +245,10 @@ class Snapshot:
     def load(cls) -> Snapshot:
         # Imported here: start-up of a CLI run that never asks about PyPI must not pay for them.
         import gzip
-        import json
         from importlib import resources
 
         raw = resources.files(__package__).joinpath(SNAPSHOT_RESOURCE).read_bytes()
-        return cls(json.loads(gzip.decompress(raw)))
+        return cls(_lazy_payload(gzip.decompress(raw).decode("utf-8")))
 
     def packages(self) -> list[str]:
         return sorted(self._packages)
@@ -281,6 +280,131 @@ class Snapshot:
             requires_python=self._requires[requires] or None,
             yanked=bool(flags & 2),
         )
+
+
+class _Layout(Exception):
+    """The snapshot text is not laid out as the lazy reader expects."""
+
+
+class _LazyRows(Mapping[str, list[list[Any]]]):
+    """``packages``: each project's rows are decoded from their slice of the text when asked."""
+
+    def __init__(self, text: str, spans: dict[str, tuple[int, int]]) -> None:
+        self._text = text
+        self._spans = spans
+
+    def __getitem__(self, key: str) -> list[list[Any]]:
+        import json
+
+        start, end = self._spans[key]
+        rows: list[list[Any]] = json.loads(self._text[start:end])
+        return rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+class _LazyTagsets(Sequence[list[int]]):
+    """``tagsets``: each set of tag indices is decoded from its slice of the text when asked."""
+
+    def __init__(self, text: str, starts: list[int]) -> None:
+        self._text = text
+        self._starts = starts
+
+    @overload
+    def __getitem__(self, index: int) -> list[int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[list[int]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[int] | Sequence[list[int]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        import json
+
+        start = self._starts[index]
+        found: list[int] = json.loads(self._text[start : self._text.index("]", start) + 1])
+        return found
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+
+def _scan_packages(text: str, pos: int) -> tuple[_LazyRows, int]:
+    # {"name":[["1.0",0,1,0],...],...}: versions are PEP 440 strings, which hold no "]", so
+    # a project's rows end at the first "]]".
+    import json
+
+    decoder = json.JSONDecoder()
+    spans: dict[str, tuple[int, int]] = {}
+    if text[pos] != "{":
+        raise _Layout
+    pos += 1
+    while text[pos] != "}":
+        key, pos = decoder.raw_decode(text, pos)
+        if not isinstance(key, str) or text[pos : pos + 2] != ":[":
+            raise _Layout
+        start = pos + 1
+        end = start + 2 if text.startswith("[]", start) else text.index("]]", start) + 2
+        spans[key] = (start, end)
+        pos = end + (text[end] == ",")
+    return _LazyRows(text, spans), pos + 1
+
+
+def _scan_tagsets(text: str, pos: int) -> tuple[_LazyTagsets, int]:
+    # [[0,1,2],[3],...]: lists of integers only.
+    if text[pos] != "[":
+        raise _Layout
+    starts: list[int] = []
+    pos += 1
+    while text[pos] != "]":
+        if text[pos] != "[":
+            raise _Layout
+        starts.append(pos)
+        pos = text.index("]", pos) + 1
+        pos += text[pos] == ","
+    return _LazyTagsets(text, starts), pos + 1
+
+
+_SCANNERS = {"packages": _scan_packages, "tagsets": _scan_tagsets}
+
+
+def _lazy_payload(text: str) -> Mapping[str, Any]:
+    """The snapshot's top-level object with ``packages`` and ``tagsets`` decoded on demand.
+
+    Decoding all of it costs more than the rest of a small file's check; a run asks about a
+    handful of projects. Text laid out otherwise than the snapshot script writes it (compact
+    separators) is decoded whole.
+    """
+    import json
+
+    decoder = json.JSONDecoder()
+    out: dict[str, Any] = {}
+    try:
+        if not text.startswith("{"):
+            raise _Layout
+        pos = 1
+        while True:
+            key, pos = decoder.raw_decode(text, pos)
+            if not isinstance(key, str) or text[pos] != ":":
+                raise _Layout
+            scan = _SCANNERS.get(key)
+            value, pos = scan(text, pos + 1) if scan else decoder.raw_decode(text, pos + 1)
+            out[key] = value
+            if text[pos] == "}":
+                break
+            if text[pos] != ",":
+                raise _Layout
+            pos += 1
+        if text[pos + 1 :].strip():
+            raise _Layout
+    except (_Layout, ValueError, IndexError):
+        decoded: dict[str, Any] = json.loads(text)
+        return decoded
+    return out
 
 
 @functools.cache

@@ -1,0 +1,138 @@
+"""What a start of the command imports, and the lazy readers that keep it small.
+
+Start-up time is most of a small file's check, so these tests pin down which
+modules a run must not import; each runs the command in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from dockerarch.knowledge import pypi
+
+DOCKERFILE = "FROM python:3.12-slim\nRUN pip install numpy==1.26.4\nCOPY . /app\n"
+#: Needed only for other subcommands or for an INI configuration file.
+NEVER = (
+    "configparser",
+    "pkgutil",
+    "dockerarch.commands.fix",
+    "dockerarch.commands.report",
+    "dockerarch.commands.merge",
+    "dockerarch.lsp",
+)
+#: What a cache hit needs neither: parsing, rules, knowledge, the registry scan, a
+#: configuration file reader, writing files.
+NOT_ON_A_HIT = (
+    "difflib",
+    "tempfile",
+    "tomllib",
+    "packaging",
+    "tree_sitter",
+    "importlib.metadata",
+    "dockerarch.knowledge.pypi",
+    "dockerarch.pysites",
+    "dockerarch.shell",
+    "dockerarch_rules",
+)
+
+
+def _loaded(project: Path, *args: str) -> set[str]:
+    """The modules loaded after ``dockerarch check ARGS`` in a fresh interpreter."""
+    script = (
+        "import sys\n"
+        "from dockerarch import cli\n"
+        f"cli.main(['check', '--isolated', '--exit-zero', *{list(args)!r}])\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, capture_output=True, text=True, check=True
+    )
+    return set(proc.stdout.split("\n")[-2].split())
+
+
+def _imported(loaded: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in loaded if m in names or m.startswith(tuple(f"{n}." for n in names)))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    return tmp_path
+
+
+def test_a_check_imports_only_its_own_command(project: Path) -> None:
+    loaded = _loaded(project, "--no-cache", "Dockerfile")
+    assert "dockerarch_rules" in loaded  # it did check
+    assert _imported(loaded, NEVER) == []
+
+
+def test_a_cache_hit_imports_no_checking_code(project: Path) -> None:
+    assert "packaging" in _loaded(project, "Dockerfile")  # a miss checks
+    loaded = _loaded(project, "Dockerfile")
+    assert _imported(loaded, NOT_ON_A_HIT + NEVER) == []
+
+
+def test_help_lists_every_command() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dockerarch", "--help"], capture_output=True, text=True, check=True
+    )
+    from dockerarch import commands
+
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ")]
+    assert listed == commands.names()
+    assert "fix" in listed
+
+
+def _snapshot_text() -> str:
+    raw = resources.files("dockerarch.knowledge").joinpath(pypi.SNAPSHOT_RESOURCE).read_bytes()
+    return gzip.decompress(raw).decode("utf-8")
+
+
+def test_the_lazy_snapshot_reader_decodes_what_json_does() -> None:
+    text = _snapshot_text()
+    full = json.loads(text)
+    lazy = pypi._lazy_payload(text)
+    assert not isinstance(lazy["packages"], dict)  # the lazy path was taken
+    assert list(lazy) == list(full)
+    for key, value in full.items():
+        if key == "packages":
+            assert list(lazy[key]) == list(value)
+            assert all(lazy[key][name] == rows for name, rows in value.items())
+        elif key == "tagsets":
+            assert list(lazy[key]) == value
+        else:
+            assert lazy[key] == value
+    assert lazy["packages"].get("no-such-project") is None
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [{"indent": 1}, {}, {"separators": (",", ":"), "sort_keys": True}],
+    ids=["indented", "spaced", "reordered"],
+)
+def test_other_layouts_decode_whole_or_lazily_alike(layout: dict[str, object]) -> None:
+    full = json.loads(_snapshot_text())
+    text = json.dumps(full, **layout)  # type: ignore[arg-type]
+    payload = pypi._lazy_payload(text)
+    expected = pypi.Snapshot(full)
+    got = pypi.Snapshot(payload)
+    for name in ("numpy", "torch", "advent-of-code", "missing-project"):
+        assert got.releases(name) == expected.releases(name)
+    assert got.packages() == expected.packages()
+
+
+def test_the_shipped_snapshot_answers_like_a_full_decode() -> None:
+    full = pypi.Snapshot(json.loads(_snapshot_text()))
+    shipped = pypi.Snapshot.load()
+    names = full.packages()
+    assert shipped.packages() == names
+    for name in names:
+        assert shipped.releases(name) == full.releases(name)
+        assert shipped.is_x86_only(name) == full.is_x86_only(name)
