@@ -24,6 +24,8 @@ Env = Mapping[str, "str | None"]
 
 def expand(word: str, env: Env, escape: str = "\\") -> str | None:
     """The expanded, unquoted word, or None when it depends on an unknown."""
+    if _plain(word, escape):
+        return word
     try:
         return _Expander(word, env, escape).run()
     except Unknown:
@@ -32,17 +34,30 @@ def expand(word: str, env: Env, escape: str = "\\") -> str | None:
 
 def references(word: str, escape: str = "\\") -> list[str]:
     """Names of the variables ``word`` refers to, in order."""
-    seen: list[str] = []
-
-    class _Recorder(dict[str, "str | None"]):
-        def __contains__(self, key: object) -> bool:
-            if isinstance(key, str) and key not in seen:
-                seen.append(key)
-            return False
-
+    if "$" not in word:
+        return []
+    recorder = _Recorder()
     with contextlib.suppress(Unknown):
-        _Expander(word, _Recorder(), escape).run()
-    return seen
+        _Expander(word, recorder, escape).run()
+    return recorder.seen
+
+
+def _plain(word: str, escape: str) -> bool:
+    """Whether expansion leaves ``word`` as it is (most words: no ``$``, quote or escape)."""
+    return "$" not in word and "'" not in word and '"' not in word and escape not in word
+
+
+class _Recorder(dict[str, "str | None"]):
+    """An empty environment that notes every name looked up in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str) and key not in self.seen:
+            self.seen.append(key)
+        return False
 
 
 def _is_name_start(ch: str) -> bool:

@@ -36,13 +36,13 @@ def _needs(ecosystem: Ecosystem, name: str) -> BuildNeeds:
 
 def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
     # Imported here: rules/python.py asks this module whether DA701 fixes a build.
-    from dockerarch_rules.python import pins_within_major, python_installs
+    from dockerarch_rules.python import pins_within_major, python_installs, wheel_answers_at
 
     sites = python_installs(ctx)
     if not sites:
         return
     from dockerarch.knowledge import pypi
-    from dockerarch.pywheels import pypi_provider, wheel_answers
+    from dockerarch.pywheels import pypi_provider
 
     for site in sites:
         for req, word_span in site.requirements:
@@ -59,7 +59,7 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
             if pins_within_major(ctx, site, req, word_span):
                 continue
             provider = pypi_provider(ctx, req)
-            for a in wheel_answers(ctx, site, req, provider):
+            for a in wheel_answers_at(ctx, site, req):
                 # Pure-Python packages build a wheel without compiling anything.
                 if pypi.is_pure(req.name, a.version, provider=provider) is not False:
                     continue

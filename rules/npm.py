@@ -71,10 +71,15 @@ def npm_sites(ctx: Context) -> list[NpmSite]:
             if ins.name != "RUN":
                 continue
             env = view.env_before(ins)
+            # npm reads npm_config_* from the environment, whether ENV or a command prefix set it.
+            config = [
+                f"{k}={v}" for k, v in env.items() if k.lower().startswith("npm_config_") and v
+            ]
             for script in ctx.model.scripts(ins):
                 for raw in script.commands:
                     cmd = raw.effective()
-                    site = _site(ctx, stage_env(view, stage, ctx.context_dir), ins, cmd, env)
+                    senv = stage_env(view, stage, ctx.context_dir)
+                    site = _site(ctx, senv, ins, cmd, env, config)
                     if site is not None:
                         sites.append(site)
     ctx.cache["npm_sites"] = sites
@@ -82,11 +87,14 @@ def npm_sites(ctx: Context) -> list[NpmSite]:
 
 
 def _site(
-    ctx: Context, senv: StageEnv, ins: Instruction, cmd: Command, env: dict[str, str | None]
+    ctx: Context,
+    senv: StageEnv,
+    ins: Instruction,
+    cmd: Command,
+    env: dict[str, str | None],
+    config: list[str],
 ) -> NpmSite | None:
-    # npm reads npm_config_* from the environment, whether ENV or a command prefix set it.
-    env_words = [f"{k}={v}" for k, v in env.items() if k.lower().startswith("npm_config_") and v]
-    env_words += [f"{a.name}={a.value.value or ''}" for a in cmd.env]
+    env_words = [*config, *(f"{a.name}={a.value.value or ''}" for a in cmd.env)]
     words = [w.value if w.value is not None else w.text for w in cmd.words]
     command = [*env_words, *words]
     if not any(mark in word for word in command for mark in _TOOL_MARKS):
@@ -227,6 +235,23 @@ class NpmAnswer:
 
 def npm_answers(ctx: Context, site: NpmSite, dep: NpmDependency) -> list[NpmAnswer]:
     """Per target platform that runs the install, what installing ``dep`` does there."""
+    # DA601, DA701, and DA601's check of DA701's fix ask about the same installs:
+    # answered once per check (keyed by identity: sites and deps live in ctx.cache),
+    # repeating the first answer's notes as a fresh answer would.
+    memo = ctx.cache.setdefault("npm_answers", {})
+    assert isinstance(memo, dict)
+    hit = memo.get((id(site), id(dep)))
+    if hit is not None:
+        ctx.notes.extend(hit[2])
+        return list(hit[1])
+    noted = len(ctx.notes)
+    out = _npm_answers(ctx, site, dep)
+    # The site and dep are kept in the entry so their ids stay theirs.
+    memo[(id(site), id(dep))] = ((site, dep), tuple(out), tuple(ctx.notes[noted:]))
+    return out
+
+
+def _npm_answers(ctx: Context, site: NpmSite, dep: NpmDependency) -> list[NpmAnswer]:
     from dockerarch.knowledge import npm
 
     # Install kinds whose download step --build-from-source replaces with a node-gyp build.

@@ -24,6 +24,8 @@ _TRIPLET = re.compile(r"(x86_64|aarch64)-linux-gnu", re.IGNORECASE)
 _JVM = re.compile(r"java-\d+(?:\.\d+)*-openjdk-(amd64|arm64)\Z", re.IGNORECASE)
 # An arch word delimited inside a component (tool-linux-amd64, linux_x86_64, x86_64).
 _ARCH_WORD = re.compile(r"(?:^|[-_.])(amd64|x86_64|x86-64|aarch64|arm64)(?=$|[-_.])", re.IGNORECASE)
+# Every hit above names one of these: text without any has nothing to find (most text).
+_ANY_ARCH = re.compile(r"amd64|x86[-_]64|aarch64|arm64", re.IGNORECASE)
 # What separates paths inside one word or value: PATH lists, NAME=, flag lists, quotes.
 _PATHS = re.compile(r"[^\s:=,;\"'|&<>()]+")
 # A leading compiler flag (-L/usr/lib/...) or variable ($HOME/..., ${PREFIX}/...).
@@ -92,7 +94,7 @@ def arch_in_paths(text: str, start: int, *, copied: bool = False) -> Iterator[Ar
     and so do archive names: the archive itself goes into the image. Text
     holding a URL is skipped: downloads are another rule's subject.
     """
-    if "://" in text:
+    if "://" in text or not _ANY_ARCH.search(text):
         return
     for m in _PATHS.finditer(text):
         piece, at = m.group(), start + m.start()
@@ -196,7 +198,13 @@ def in_single_quotes(text: str, container: Span, offset: int) -> bool:
     return text[container.start : offset].count("'") % 2 == 1
 
 
-@rule(code="DA311", name="arch-in-path", category="path", severity=Severity.WARNING, fixable=True)
+@rule(
+    code="DA311",
+    name="arch-in-path",
+    category="path",
+    severity=Severity.WARNING,
+    fixable=True,
+)
 def arch_in_path(ctx: Context) -> Iterator[Diagnostic]:
     """A path names one architecture: `/usr/lib/x86_64-linux-gnu`, `java-17-openjdk-amd64`.
 
@@ -277,12 +285,13 @@ def arch_in_path(ctx: Context) -> Iterator[Diagnostic]:
         (None, [d.instruction for d in model.global_args])
     ]
     scopes.extend((s, s.body) for s in model.stages)
+    targets = _target_arches(ctx)
     for stage, body in scopes:
         sites = [site for ins in dict.fromkeys(body) for site in _instruction_sites(ctx, ins)]
         named = {site.hit.arch for site in sites}
         arg_added = False
         for site in sites:
-            wrong_on = [a for a in _target_arches(ctx) if a != site.hit.arch and a not in named]
+            wrong_on = [a for a in targets if a != site.hit.arch and a not in named]
             platforms = affected(ctx, site.instruction, site.guard, wrong_on)
             if not platforms:
                 continue

@@ -86,11 +86,11 @@ def _wheel_gap(ctx: Context, site: PipSite, req: PyRequirement) -> _WheelGap | N
         cached = ctx.cache[key]
         return cached if isinstance(cached, _WheelGap) else None
     from dockerarch.knowledge import pypi
-    from dockerarch.pywheels import pypi_provider, wheel_answers
+    from dockerarch.pywheels import pypi_provider
 
     gap = None
     provider = pypi_provider(ctx, req)
-    answers = wheel_answers(ctx, site, req, provider)
+    answers = wheel_answers_at(ctx, site, req)
     have = [a for a in answers if a.wheel is pypi.WheelAnswer.YES]
     lack = [a for a in answers if a.wheel is pypi.WheelAnswer.NO]
     if have and lack and req.name is not None:
@@ -107,6 +107,21 @@ def _wheel_gap(ctx: Context, site: PipSite, req: PyRequirement) -> _WheelGap | N
         gap = _WheelGap(have, lack, first)
     ctx.cache[key] = gap
     return gap
+
+
+def wheel_answers_at(ctx: Context, site: PipSite, req: PyRequirement) -> list[PlatformAnswer]:
+    """:func:`dockerarch.pywheels.wheel_answers` for ``req`` at ``site`` from the provider
+    ``pypi_provider`` gives; computed once per check (DA501's gap and DA701's source builds
+    both ask)."""
+    from dockerarch.pywheels import pypi_provider, wheel_answers
+
+    key = ("wheel_answers", site.command.span.start, req.name, req.file, req.offset)
+    cached = ctx.cache.get(key)
+    if isinstance(cached, tuple):
+        return list(cached)
+    answers = wheel_answers(ctx, site, req, pypi_provider(ctx, req))
+    ctx.cache[key] = tuple(answers)
+    return answers
 
 
 def pins_within_major(ctx: Context, site: PipSite, req: PyRequirement, word_span: Span) -> bool:
@@ -156,7 +171,13 @@ def _build_needs_note(answer: PlatformAnswer, name: str, offset: int) -> str | N
     return "the stage has no " + ", ".join(missing.capabilities) + " for that source build"
 
 
-@rule(code="DA501", name="no-arm64-wheel", category="python", severity=Severity.ERROR, fixable=True)
+@rule(
+    code="DA501",
+    name="no-arm64-wheel",
+    category="python",
+    severity=Severity.ERROR,
+    fixable=True,
+)
 def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
     """A pinned Python package has a wheel for one target platform but not another.
 
@@ -252,7 +273,12 @@ def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
-@rule(code="DA502", name="no-binary-compiled-package", category="python", severity=Severity.WARNING)
+@rule(
+    code="DA502",
+    name="no-binary-compiled-package",
+    category="python",
+    severity=Severity.WARNING,
+)
 def no_binary(ctx: Context) -> Iterator[Diagnostic]:
     """`--no-binary` forces a compiled package to build from source on every platform.
 
@@ -302,7 +328,12 @@ def no_binary(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
-@rule(code="DA503", name="x86-only-package", category="x86-only", severity=Severity.ERROR)
+@rule(
+    code="DA503",
+    name="x86-only-package",
+    category="x86-only",
+    severity=Severity.ERROR,
+)
 def x86_only_package(ctx: Context) -> Iterator[Diagnostic]:
     """A Python package that only exists for x86 (Intel MKL and friends) is installed for arm64.
 

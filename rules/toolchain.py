@@ -65,25 +65,31 @@ def instructions(ctx: Context) -> Iterator[tuple[Stage, Instruction]]:
 def settings(ctx: Context, names: frozenset[str]) -> Iterator[Setting]:
     """Every place the file sets one of ``names``: ENV, ARG defaults (global ones
     included), shell assignments and exports, ``env NAME=...`` and ``go env -w``."""
+    # Several rules ask, each for its own names: the file is walked once.
+    found = ctx.cache.get("toolchain.settings")
+    if not isinstance(found, list):
+        found = ctx.cache["toolchain.settings"] = list(_all_settings(ctx))
+    return (s for s in found if s.name in names)
+
+
+def _all_settings(ctx: Context) -> Iterator[Setting]:
     for decl in ctx.model.global_args:
-        if decl.name in names and decl.default is not None:
+        if decl.default is not None:
             yield _from_key_value(ctx, decl.kv, decl.instruction, None)
     for stage, ins in instructions(ctx):
         if ins.name in ("ENV", "ARG"):
             for kv in ins.key_values(ctx.tree.escape):
-                if kv.key in names and kv.value is not None:
+                if kv.value is not None:
                     yield _from_key_value(ctx, kv, ins, stage)
         elif ins.name == "RUN":
             for script in ctx.model.scripts(ins):
                 for a in script.assignments:
-                    if a.name in names:
-                        yield _from_assignment(a, ins, stage, a.guard)
+                    yield _from_assignment(a, ins, stage, a.guard)
                 for raw in script.commands:
                     cmd = raw.effective()
                     for a in cmd.env:
-                        if a.name in names:
-                            yield _from_assignment(a, ins, stage, cmd.guard)
-                    yield from _go_env_w(cmd, names, ins, stage)
+                        yield _from_assignment(a, ins, stage, cmd.guard)
+                    yield from _go_env_w(cmd, ins, stage)
 
 
 def _from_key_value(ctx: Context, kv: KeyValue, ins: Instruction, stage: Stage | None) -> Setting:
@@ -118,18 +124,15 @@ def _literal_span(word: Word) -> tuple[Span | None, bool]:
     return span, False
 
 
-def _go_env_w(
-    cmd: Command, names: frozenset[str], ins: Instruction, stage: Stage
-) -> Iterator[Setting]:
-    values = [w.value for w in cmd.args]
-    if command_name(cmd) != "go" or values[:2] != ["env", "-w"]:
+def _go_env_w(cmd: Command, ins: Instruction, stage: Stage) -> Iterator[Setting]:
+    if command_name(cmd) != "go" or [w.value for w in cmd.args[:2]] != ["env", "-w"]:
         return
     for word in cmd.args[2:]:
         if word.value is None or "=" not in word.value or len(word.literal_pieces) != 1:
             continue
         name, _, value = word.value.partition("=")
         piece, span = word.literal_pieces[0]
-        if name not in names or piece != word.value:
+        if piece != word.value:
             continue
         start = span.start + len(name) + 1
         yield Setting(name, value, word.span, Span(start, span.end), False, ins, stage, cmd.guard)

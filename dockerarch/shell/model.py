@@ -138,6 +138,12 @@ class Command:
         """The command with wrappers (``sudo``, ``env [-i] [VAR=x]``, ``nice``,
         ``time``, ``exec``, ``command``, ``nohup``) removed; ``env``'s
         assignments join :attr:`env`."""
+        # Rules call this for every command they look at, and most commands start
+        # with no wrapper: answer those without copying the words.
+        first = self.name if self.name is not None else (self.args[0] if self.args else None)
+        name = first.value if first is not None else None
+        if name is None or name[name.rfind("/") + 1 :] not in _OPTS_WITH_ARG:
+            return self
         words = list(self.words)
         env = list(self.env)
         i = 0
@@ -197,7 +203,7 @@ def _skip_wrapper(words: list[Word], i: int, env: list[Assignment], guard: Guard
     name = words[i].value
     if name is None:
         return i
-    name = name.rsplit("/", 1)[-1]
+    name = name[name.rfind("/") + 1 :]
     opts = _OPTS_WITH_ARG.get(name)
     if opts is None:
         return i

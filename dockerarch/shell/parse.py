@@ -246,7 +246,8 @@ class _Walker:
 
     def _command(self, node: ts.Node, ctx: _Ctx, stack: list[_Task]) -> None:
         prefix, name_node, arg_nodes, other = command_parts(node)
-        extra = self._extra_args.pop(key(node), None)
+        # Extra arguments are rare (``cmd 2>&1 more``): no key to build when none wait.
+        extra = self._extra_args.pop(key(node), None) if self._extra_args else None
         env = tuple(self._assignment(a, ctx, persist=False) for a in prefix)
         name = None if name_node is None else self._word(name_node, ctx.guard)
         if extra:

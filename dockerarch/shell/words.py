@@ -142,13 +142,20 @@ class Source:
         if self._shift is not None:
             return [(self.text[start:end], self.span(start, end))] if start < end else []
         out: list[tuple[str, Span]] = []
-        ends = self._ends
+        ends, keys, srcs = self._ends, self._keys, self._srcs
         i = bisect_right(ends, start)
         while start < end:
             while i < len(ends) and ends[i] <= start:
                 i += 1  # empty segments
-            cut = min(end, ends[i]) if i < len(ends) else end
-            out.append((self.text[start:cut], self.span(start, cut)))
+            if i < len(ends) and keys[i] <= start:
+                # The piece lies inside segment i, which maps it by one shift:
+                # what span() computes, without its two searches.
+                cut = min(end, ends[i])
+                shift = srcs[i] - keys[i]
+                out.append((self.text[start:cut], Span(start + shift, cut + shift)))
+            else:
+                cut = min(end, ends[i]) if i < len(ends) else end
+                out.append((self.text[start:cut], self.span(start, cut)))
             start = cut
         return out
 

@@ -8,6 +8,7 @@ Analysis never rewrites nodes; fixes are text edits over spans, like ruff's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -84,6 +85,19 @@ class Directive:
     value_span: Span
 
 
+class _Memo:
+    """Splits of an instruction's arguments, computed on first use: rules ask for
+    the same words and pairs of the same instruction many times over. The
+    quoted splits are kept for one escape character, the file's."""
+
+    __slots__ = ("key_values", "quoted", "words")
+
+    def __init__(self) -> None:
+        self.words: tuple[Word, ...] | None = None
+        self.quoted: tuple[str, tuple[Word, ...]] | None = None
+        self.key_values: tuple[str, tuple[KeyValue, ...]] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Instruction:
     """One instruction with everything BuildKit reads from it.
@@ -111,11 +125,15 @@ class Instruction:
     errors: tuple[tuple[str, Span], ...] = ()
     #: Spans of comment lines inside the continuation.
     comments: tuple[Span, ...] = field(default=())
+    #: The upper-case instruction name (``RUN``); derived from ``keyword``.
+    name: str = field(init=False, repr=False, compare=False)
+    # Made on first use: most instructions are never split, and every object
+    # a tree holds is one more for the garbage collector to scan.
+    _memo: _Memo | None = field(default=None, init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        """The upper-case instruction name (``RUN``)."""
-        return self.keyword.upper()
+    def __post_init__(self) -> None:
+        # Read for nearly every instruction by nearly every rule: computed once.
+        object.__setattr__(self, "name", self.keyword.upper())
 
     @property
     def args_span(self) -> Span:
@@ -127,17 +145,36 @@ class Instruction:
                 return f
         return None
 
+    # The splits below are kept as tuples and handed out as fresh lists, so a
+    # caller that edits its list cannot change what the next caller sees.
+
+    def _memoized(self) -> _Memo:
+        memo = self._memo
+        if memo is None:
+            memo = _Memo()
+            object.__setattr__(self, "_memo", memo)
+        return memo
+
     def words(self) -> list[Word]:
         """Shell-form arguments split on whitespace, with positions."""
-        return split_whitespace(self.args, self.args_map)
+        memo = self._memoized()
+        if memo.words is None:
+            memo.words = tuple(split_whitespace(self.args, self.args_map))
+        return list(memo.words)
 
     def quoted_words(self, escape: str = "\\") -> list[Word]:
         """Arguments split like BuildKit's parseWords (quotes group words)."""
-        return split_quoted(self.args, self.args_map, escape)
+        memo = self._memoized()
+        if memo.quoted is None or memo.quoted[0] != escape:
+            memo.quoted = (escape, tuple(split_quoted(self.args, self.args_map, escape)))
+        return list(memo.quoted[1])
 
     def key_values(self, escape: str = "\\") -> list[KeyValue]:
         """ENV/LABEL/ARG pairs (the legacy ``ENV key value`` form included)."""
-        return key_values(self, escape)
+        memo = self._memoized()
+        if memo.key_values is None or memo.key_values[0] != escape:
+            memo.key_values = (escape, tuple(key_values(self, escape)))
+        return list(memo.key_values[1])
 
 
 Item = Directive | Comment | Blank | Instruction
@@ -180,25 +217,17 @@ class Dockerfile:
                 yield ins.inner
 
 
-_WS = frozenset(" \t\v\f\r")
+_NOT_WS = re.compile(r"[^ \t\v\f\r]+")
+# Go's unicode.IsSpace within ASCII.
+_NOT_ASCII_SPACE = re.compile(r"[^ \t\n\v\f\r]+")
 
 
 def split_whitespace(text: str, smap: SourceMap) -> list[Word]:
     """BuildKit's reWhitespace split (``[\\t\\v\\f\\r ]+``)."""
-    out: list[Word] = []
-    i, n = 0, len(text)
-    while i < n:
-        while i < n and text[i] in _WS:
-            i += 1
-        if i >= n:
-            break
-        j = i
-        while j < n and text[j] not in _WS:
-            j += 1
-        w = text[i:j]
-        out.append(Word(w, unquote(w), smap.span_to_source(i, j)))
-        i = j
-    return out
+    return [
+        Word(m.group(), unquote(m.group()), smap.span_to_source(m.start(), m.end()))
+        for m in _NOT_WS.finditer(text)
+    ]
 
 
 def go_isspace(ch: str) -> bool:
@@ -208,6 +237,13 @@ def go_isspace(ch: str) -> bool:
 
 def split_quoted(text: str, smap: SourceMap, escape: str = "\\") -> list[Word]:
     """BuildKit's parseWords: quotes group, the escape char escapes."""
+    if text.isascii() and "'" not in text and '"' not in text and escape not in text:
+        # Nothing to group or escape (most ENV, LABEL and ARG lines): words are the
+        # runs between spaces, taken as they are.
+        return [
+            Word(m.group(), m.group(), smap.span_to_source(m.start(), m.end()))
+            for m in _NOT_ASCII_SPACE.finditer(text)
+        ]
     out: list[Word] = []
     n = len(text)
     i = 0
@@ -257,6 +293,8 @@ def split_quoted(text: str, smap: SourceMap, escape: str = "\\") -> list[Word]:
 
 def unquote(word: str, escape: str = "\\") -> str:
     """Remove shell quotes and escapes, leaving ``$VAR`` references as written."""
+    if "'" not in word and '"' not in word and escape not in word:
+        return word
     out: list[str] = []
     i, n = 0, len(word)
     quote = ""

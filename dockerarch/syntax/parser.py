@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from typing import NamedTuple
 
 from dockerarch.syntax.nodes import (
     Blank,
@@ -227,11 +228,14 @@ class _Parser:
             cont = self._continuation(s, ce)
             logical.add(t, s, ce if cont is None else cont)
         line, smap = logical.build()
-        ins = _build(line, smap, self.escape, first + 1)
+        head = _head(line, smap, self.escape, first + 1)
         heredocs: list[Heredoc] = []
-        errors = list(ins.errors)
-        target = ins.inner if ins.inner is not None else ins
-        if target.name in _HEREDOC_INSTRUCTIONS and target.json is None and "<<" in line:
+        errors = list(head.errors)
+        if head.inner is not None:
+            takes_heredocs = head.inner.name in _HEREDOC_INSTRUCTIONS and head.inner.json is None
+        else:
+            takes_heredocs = head.name in _HEREDOC_INSTRUCTIONS and head.json is None
+        if takes_heredocs and "<<" in line:
             for name, chomp, expand, fd, marker in _heredoc_words(line):
                 body_start = lines[i][0] if i < len(lines) else len(t)
                 terminated = None
@@ -264,23 +268,55 @@ class _Parser:
         end = lines[i - 1][2]
         full = Span(lines[first][0], end)
         hd = tuple(heredocs)
-        if ins.inner is not None and hd:
-            inner = replace(ins.inner, heredocs=hd, span=full, end_line=i)
-            return replace(ins, inner=inner, span=full, end_line=i, errors=tuple(errors)), i
-        return (
-            replace(
-                ins,
-                span=full,
-                end_line=i,
-                heredocs=hd,
-                errors=tuple(errors),
-                comments=tuple(comments),
-            ),
-            i,
+        if head.inner is not None and hd:
+            inner = replace(head.inner, heredocs=hd, span=full, end_line=i)
+            return head.instruction(full, i, errors=tuple(errors), inner=inner), i
+        ins = head.instruction(full, i, heredocs=hd, errors=tuple(errors), comments=tuple(comments))
+        return ins, i
+
+
+class _Head(NamedTuple):
+    """What one logical line says, before the lines after it (heredocs) are read."""
+
+    keyword: str
+    name: str
+    keyword_span: Span
+    flags: tuple[Flag, ...]
+    args: str
+    args_map: SourceMap
+    json: tuple[Word, ...] | None
+    inner: Instruction | None
+    errors: tuple[tuple[str, Span], ...]
+    lineno: int
+
+    def instruction(
+        self,
+        span: Span,
+        end_line: int,
+        *,
+        heredocs: tuple[Heredoc, ...] = (),
+        errors: tuple[tuple[str, Span], ...] | None = None,
+        comments: tuple[Span, ...] = (),
+        inner: Instruction | None = None,
+    ) -> Instruction:
+        return Instruction(
+            span=span,
+            keyword=self.keyword,
+            keyword_span=self.keyword_span,
+            flags=self.flags,
+            args=self.args,
+            args_map=self.args_map,
+            json=self.json,
+            heredocs=heredocs,
+            start_line=self.lineno,
+            end_line=end_line,
+            inner=inner if inner is not None else self.inner,
+            errors=self.errors if errors is None else errors,
+            comments=comments,
         )
 
 
-def _build(line: str, smap: SourceMap, escape: str, lineno: int) -> Instruction:
+def _head(line: str, smap: SourceMap, escape: str, lineno: int) -> _Head:
     """BuildKit's newNodeFromLine over one logical line."""
     s = _lstrip_len(line)
     e = _rstrip_end(line, len(line), s)
@@ -311,23 +347,13 @@ def _build(line: str, smap: SourceMap, escape: str, lineno: int) -> Instruction:
             if err:
                 errors.append(err)
     if name == "ONBUILD" and args:
-        inner = _build(args, args_map, escape, lineno)
+        # The trigger's span is its wrapper's; heredocs, when it has any, are added later.
+        inner = _head(args, args_map, escape, lineno).instruction(Span(0, 0), lineno)
         errors.extend(inner.errors)
     if name in ("ENV", "LABEL"):
         errors.extend(_name_val_errors(name, args, args_map, escape))
-    return Instruction(
-        span=Span(0, 0),
-        keyword=keyword,
-        keyword_span=kw_span,
-        flags=flags,
-        args=args,
-        args_map=args_map,
-        json=json_words,
-        heredocs=(),
-        start_line=lineno,
-        end_line=lineno,
-        inner=inner,
-        errors=tuple(errors),
+    return _Head(
+        keyword, name, kw_span, flags, args, args_map, json_words, inner, tuple(errors), lineno
     )
 
 

@@ -120,6 +120,10 @@ class SourceMap:
         """
         if not self._segments:
             return 0
+        if len(self._segments) == 1:
+            # A one-line instruction or a heredoc body: no segment to search for.
+            seg = self._segments[0]
+            return seg.source + min(logical - seg.logical, seg.length)
         i = bisect_right(self._keys, logical) - 1
         if i < 0:
             i = 0
