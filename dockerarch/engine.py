@@ -7,9 +7,11 @@ third-party pack.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
@@ -44,6 +46,7 @@ CATEGORIES = frozenset(
         "emulation",
     }
 )
+SCOPES = frozenset({"stage", "file"})
 _CODE = re.compile(r"DA\d{3}\Z")
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Fix", "Fix safety")
@@ -60,12 +63,21 @@ class Rule:
     docs: str
     fixable: bool
     check: Callable[[Context], Iterable[Diagnostic]] = field(compare=False, repr=False)
+    #: "stage": what the rule finds in a stage depends only on the global ARGs,
+    #: that stage, the stages it builds on or copies from (their text and first
+    #: lines), which platforms build it and the file's keyword case
+    #: (Model.lower_case), and each finding stays inside its stage or the global
+    #: ARGs. The language server then re-runs it only for stages an edit touched
+    #: (see dockerarch.incremental). "file": anything.
+    scope: str = "file"
 
     def __post_init__(self) -> None:
         if not _CODE.match(self.code):
             raise ValueError(f"rule code {self.code!r} is not DA + 3 digits")
         if not _NAME.match(self.name):
             raise ValueError(f"rule name {self.name!r} is not kebab-case")
+        if self.scope not in SCOPES:
+            raise ValueError(f"{self.code}: unknown scope {self.scope!r}")
         if self.category not in CATEGORIES:
             raise ValueError(f"{self.code}: unknown category {self.category!r}")
         missing = [s for s in DOC_SECTIONS if f"## {s}" not in self.docs]
@@ -84,6 +96,7 @@ def rule(
     category: str,
     severity: Severity,
     fixable: bool = False,
+    scope: str = "file",
 ) -> Callable[[Callable[[Context], Iterable[Diagnostic]]], Rule]:
     """Declare a rule; its docstring is its summary line plus its docs.
 
@@ -106,6 +119,7 @@ def rule(
             docs=inspect.cleandoc(body),
             fixable=fixable,
             check=fn,
+            scope=scope,
         )
 
     return wrap
@@ -339,25 +353,57 @@ def check_text(
 ) -> Result:
     """Parse, model and run every enabled rule; apply suppressions."""
     from dockerarch.model import build_model
-    from dockerarch.suppressions import apply_suppressions
     from dockerarch.syntax import parse
 
     settings = settings or Settings()
-    tree = parse(text)
-    model = build_model(tree)
-    diagnostics: list[Diagnostic] = []
-    active = [r for r in (rules if rules is not None else load_rules()) if settings.enabled(r.code)]
-    running = frozenset(r.code for r in active)
-    ctx = Context(tree, model, settings, path, context_dir, running=running)
-    for r in active:
+    with paused_gc():
+        tree = parse(text)
+        ctx = Context(tree, build_model(tree), settings, path, context_dir)
+        active = active_rules(settings, rules)
+        ctx.running = frozenset(r.code for r in active)
+        found = run_rules(ctx, active)
+        return Result(path, tree, finish(tree, found, settings, active), ctx.notes, ctx.warnings)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: a check allocates many objects that live
+    until it ends (nodes, words, spans, scripts) and few cycles, so collections
+    during it would rescan them again and again. Its cycles are collected after."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def active_rules(settings: Settings, rules: Sequence[Rule] | None = None) -> list[Rule]:
+    return [r for r in (rules if rules is not None else load_rules()) if settings.enabled(r.code)]
+
+
+def run_rules(ctx: Context, rules: Iterable[Rule]) -> list[Diagnostic]:
+    """What ``rules`` find; suppression rules are left out (they judge the others' findings)."""
+    found: list[Diagnostic] = []
+    for r in rules:
         if r.category == "suppression":
             continue
         ctx.rule = r
-        diagnostics.extend(_with_severity(r.check(ctx), settings))
+        found.extend(_with_severity(r.check(ctx), ctx.settings))
     ctx.rule = None
-    diagnostics = apply_suppressions(tree, diagnostics, settings, active)
-    diagnostics.sort(key=lambda d: (d.span.start, d.code, d.message))
-    return Result(path, tree, _dedupe(diagnostics), ctx.notes, ctx.warnings)
+    return found
+
+
+def finish(
+    tree: Dockerfile, found: list[Diagnostic], settings: Settings, active: Sequence[Rule]
+) -> list[Diagnostic]:
+    """``found`` with suppressions applied, in file order, without duplicates."""
+    from dockerarch.suppressions import apply_suppressions
+
+    kept = apply_suppressions(tree, found, settings, active)
+    kept.sort(key=lambda d: (d.span.start, d.code, d.message))
+    return _dedupe(kept)
 
 
 def _with_severity(diags: Iterable[Diagnostic], settings: Settings) -> Iterator[Diagnostic]:

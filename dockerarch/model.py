@@ -155,6 +155,12 @@ class Model:
             return self.stages[int(name)]
         return None
 
+    @cached_property
+    def lower_case(self) -> bool:
+        """Whether most keywords are written in lower case (new lines then follow suit)."""
+        keywords = [ins.keyword for ins in self.tree.instructions]
+        return sum(k.islower() for k in keywords) > sum(k.isupper() for k in keywords)
+
     @property
     def final(self) -> Stage | None:
         return self.stages[-1] if self.stages else None
@@ -261,15 +267,21 @@ class PlatformView:
             if st.index in seen:
                 continue
             seen.add(st.index)
-            p = self.parent(st)
-            if p is not None:
-                todo.append(p)
-            for ins in st.body:
-                for ref in self._stage_refs(ins, st):
-                    dep = self.model.stage_named(ref)
-                    if dep is not None and dep.index < st.index:
-                        todo.append(dep)
+            todo.extend(self.dependencies(st))
         return frozenset(seen)
+
+    def dependencies(self, stage: Stage) -> list[Stage]:
+        """The earlier stages ``stage`` is built FROM or copies or mounts from."""
+        deps = []
+        p = self.parent(stage)
+        if p is not None:
+            deps.append(p)
+        for ins in stage.body:
+            for ref in self._stage_refs(ins, stage):
+                dep = self.model.stage_named(ref)
+                if dep is not None and dep.index < stage.index:
+                    deps.append(dep)
+        return deps
 
     def _stage_refs(self, ins: Instruction, stage: Stage) -> list[str]:
         refs: list[str] = []

@@ -40,7 +40,11 @@ def _per_arch_file(ctx: Context) -> str | None:
 
 
 @rule(
-    code="DA201", name="base-image-missing-platform", category="base-image", severity=Severity.ERROR
+    code="DA201",
+    scope="stage",
+    name="base-image-missing-platform",
+    category="base-image",
+    severity=Severity.ERROR,
 )
 def base_image_missing_platform(ctx: Context) -> Iterator[Diagnostic]:
     """The base image is not published for a target platform.
@@ -112,6 +116,7 @@ def base_image_missing_platform(ctx: Context) -> Iterator[Diagnostic]:
 
 @rule(
     code="DA202",
+    scope="stage",
     name="arch-pinned-image",
     category="base-image",
     severity=Severity.WARNING,

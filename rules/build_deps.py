@@ -188,6 +188,7 @@ def _gaps(ctx: Context) -> dict[int, dict[str, _Gap]]:
 
 @rule(
     code="DA701",
+    scope="stage",
     name="source-build-lacks-build-deps",
     category="build-deps",
     severity=Severity.ERROR,

@@ -107,7 +107,13 @@ def _compiler_flags(ctx: Context) -> Iterator[tuple[Stage, Instruction, Guard, _
                         yield stage, ins, guard, f
 
 
-@rule(code="DA403", name="x86-compiler-flags", category="toolchain", severity=Severity.WARNING)
+@rule(
+    code="DA403",
+    scope="stage",
+    name="x86-compiler-flags",
+    category="toolchain",
+    severity=Severity.WARNING,
+)
 def x86_compiler_flags(ctx: Context) -> Iterator[Diagnostic]:
     """A C, C++ or Rust compiler option that only x86 accepts, or one tuned to the build machine.
 
@@ -335,7 +341,13 @@ def _pinned_targets(ctx: Context) -> Iterator[_Pinned]:
                     yield _Pinned(stage, ins, cmd.guard, triple, span, what)
 
 
-@rule(code="DA404", name="cross-target-pinned", category="toolchain", severity=Severity.ERROR)
+@rule(
+    code="DA404",
+    scope="stage",
+    name="cross-target-pinned",
+    category="toolchain",
+    severity=Severity.ERROR,
+)
 def cross_target_pinned(ctx: Context) -> Iterator[Diagnostic]:
     """A Rust or C build targets one architecture's triple (`x86_64-unknown-linux-gnu`).
 

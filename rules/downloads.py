@@ -751,6 +751,7 @@ def _message(site: _Site, more: int, target: _Target, plan: _Plan, what: str) ->
 
 @rule(
     code="DA301",
+    scope="stage",
     name="hard-coded-arch-download",
     category="download",
     severity=Severity.ERROR,

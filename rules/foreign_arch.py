@@ -249,6 +249,7 @@ def _wrong_for_source(
 
 @rule(
     code="DA405",
+    scope="stage",
     name="foreign-arch-packages",
     category="toolchain",
     severity=Severity.WARNING,
@@ -388,6 +389,7 @@ def _emulations(cmd: Command) -> Iterator[tuple[Span, str | None, str]]:
 
 @rule(
     code="DA406",
+    scope="stage",
     name="emulation-in-build",
     category="toolchain",
     severity=Severity.WARNING,

@@ -66,7 +66,12 @@ def _matrix(found: list[Setting]) -> set[int]:
 
 
 @rule(
-    code="DA401", name="goarch-pinned", category="toolchain", severity=Severity.ERROR, fixable=True
+    code="DA401",
+    scope="stage",
+    name="goarch-pinned",
+    category="toolchain",
+    severity=Severity.ERROR,
+    fixable=True,
 )
 def goarch_pinned(ctx: Context) -> Iterator[Diagnostic]:
     """`GOARCH` is set to a constant, so every target gets that architecture's binaries.
@@ -242,6 +247,7 @@ def _variants(
 
 @rule(
     code="DA402",
+    scope="stage",
     name="go-tags-pinned",
     category="toolchain",
     severity=Severity.WARNING,
@@ -420,7 +426,13 @@ def _has_cross_toolchain(ctx: Context, view: PlatformView, stage: Stage) -> bool
     return False
 
 
-@rule(code="DA407", name="cgo-cross-without-cc", category="toolchain", severity=Severity.WARNING)
+@rule(
+    code="DA407",
+    scope="stage",
+    name="cgo-cross-without-cc",
+    category="toolchain",
+    severity=Severity.WARNING,
+)
 def cgo_cross_without_cc(ctx: Context) -> Iterator[Diagnostic]:
     """A cgo build cross-compiles for `$TARGETARCH` with the build machine's C compiler.
 

@@ -345,6 +345,7 @@ def _pin_is_wanted(ctx: Context, dep: NpmDep, answers: list[NpmAnswer]) -> bool:
 
 @rule(
     code="DA601",
+    scope="stage",
     name="npm-addon-no-prebuilt",
     category="npm",
     severity=Severity.WARNING,

@@ -200,6 +200,7 @@ def in_single_quotes(text: str, container: Span, offset: int) -> bool:
 
 @rule(
     code="DA311",
+    scope="stage",
     name="arch-in-path",
     category="path",
     severity=Severity.WARNING,

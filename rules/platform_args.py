@@ -101,11 +101,6 @@ def _env_sets(view: PlatformView, stage: Stage, name: str, before: Instruction) 
     return False
 
 
-def _lower_case_file(model: Model) -> bool:
-    keywords = [ins.keyword for ins in model.tree.instructions]
-    return sum(k.islower() for k in keywords) > sum(k.isupper() for k in keywords)
-
-
 def insert_lines(model: Model, ins: Instruction, lines: list[str], *, after: bool) -> Edit:
     """An edit adding ``lines`` before or after ``ins``, in the file's style.
 
@@ -116,7 +111,7 @@ def insert_lines(model: Model, ins: Instruction, lines: list[str], *, after: boo
     text = tree.text
     line_start = tree.lines.line_start(ins.start_line)
     indent = text[line_start : ins.keyword_span.start]
-    if _lower_case_file(model):
+    if model.lower_case:
         lines = [_lower_keyword(line) for line in lines]
     first_nl = text.find("\n", line_start, ins.span.end)
     if first_nl == -1:
@@ -139,6 +134,7 @@ def _lower_keyword(line: str) -> str:
 
 @rule(
     code="DA110",
+    scope="stage",
     name="undeclared-platform-arg",
     category="platform-arg",
     severity=Severity.ERROR,
@@ -236,6 +232,7 @@ def _undeclared(ctx: Context, stage: Stage, ins: Instruction, use: ArgUse) -> Di
 
 @rule(
     code="DA111",
+    scope="stage",
     name="platform-arg-default",
     category="platform-arg",
     severity=Severity.WARNING,

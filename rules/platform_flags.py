@@ -31,7 +31,11 @@ def _file_arch(path: Path | None) -> str | None:
 
 
 @rule(
-    code="DA101", name="constant-platform-flag", category="platform-flag", severity=Severity.ERROR
+    code="DA101",
+    scope="stage",
+    name="constant-platform-flag",
+    category="platform-flag",
+    severity=Severity.ERROR,
 )
 def constant_platform_flag(ctx: Context) -> Iterator[Diagnostic]:
     """`FROM --platform` names a fixed platform in a stage that is not per-arch.
@@ -113,6 +117,7 @@ def _without_flag(text: str, span: Span) -> Span:
 
 @rule(
     code="DA102",
+    scope="stage",
     name="redundant-target-platform",
     category="platform-flag",
     severity=Severity.WARNING,

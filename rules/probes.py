@@ -137,6 +137,7 @@ def _fix(ctx: Context, probe: Command) -> Fix | None:
 
 @rule(
     code="DA410",
+    scope="stage",
     name="arch-probe-on-build-platform",
     category="toolchain",
     severity=Severity.WARNING,

@@ -173,6 +173,7 @@ def _build_needs_note(answer: PlatformAnswer, name: str, offset: int) -> str | N
 
 @rule(
     code="DA501",
+    scope="stage",
     name="no-arm64-wheel",
     category="python",
     severity=Severity.ERROR,
@@ -275,6 +276,7 @@ def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
 
 @rule(
     code="DA502",
+    scope="stage",
     name="no-binary-compiled-package",
     category="python",
     severity=Severity.WARNING,
@@ -330,6 +332,7 @@ def no_binary(ctx: Context) -> Iterator[Diagnostic]:
 
 @rule(
     code="DA503",
+    scope="stage",
     name="x86-only-package",
     category="x86-only",
     severity=Severity.ERROR,

@@ -94,7 +94,7 @@ def _healthcheck_errors(ins: Instruction) -> Iterator[tuple[str, Span]]:
         yield "Missing command after HEALTHCHECK CMD", words[0].span
 
 
-@rule(code="DA001", name="syntax-error", category="syntax", severity=Severity.ERROR)
+@rule(code="DA001", scope="stage", name="syntax-error", category="syntax", severity=Severity.ERROR)
 def syntax_error(ctx: Context) -> Iterator[Diagnostic]:
     """BuildKit would reject this Dockerfile before building anything.
 

@@ -1,4 +1,5 @@
-"""The dockerarch language server: an adapter from LSP to :func:`engine.check_text`.
+"""The dockerarch language server: an adapter from LSP to :func:`engine.check_text`
+(through :mod:`dockerarch.incremental`, which re-runs rules only where an edit can matter).
 
 Diagnostics are pulled (``textDocument/diagnostic``) by clients that can,
 and pushed to the others as soon as the server is free. Every analysis runs on one
@@ -28,6 +29,7 @@ from dockerarch.config import ConfigError, FileConfig, Resolver, settings_for
 from dockerarch.engine import Result, Settings, check_text
 from dockerarch.fileio import FileError
 from dockerarch.fixer import BOM, ContextFile, read_context_file
+from dockerarch.incremental import IncrementalChecker
 from dockerarch.lsp import actions
 from dockerarch.lsp.convert import SOURCE, to_lsp
 from dockerarch.lsp.hover import hover_at
@@ -90,6 +92,8 @@ class DockerarchServer(LanguageServer):
         self._told: set[str] = set()
         self.images = ImageLookups()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockerarch-check")
+        #: Per document: the settings generation and settings its checker was made for.
+        self._checkers: dict[str, tuple[int, Settings, IncrementalChecker]] = {}
 
     # -- client facts ---------------------------------------------------------
 
@@ -170,6 +174,7 @@ class DockerarchServer(LanguageServer):
         self._resolver = Resolver()
         self._per_file.clear()
         self._cache.clear()
+        self._checkers.clear()
         self.images.forget()
         if self.pull:
             if self.client_has("workspace", "diagnostics", "refresh_support"):
@@ -237,7 +242,7 @@ class DockerarchServer(LanguageServer):
         if path is None:
             self.log_once(f"untitled:{uri}", "untitled document: build-context rules skipped")
         fs = await self.file_settings(uri)
-        run = partial(_check, text, fs.settings, path)
+        run = partial(_check, self._checker(uri, generation, fs.settings, path), text)
         result, error = await asyncio.get_running_loop().run_in_executor(self._worker, run)
         if result is None:
             self.log(f"analysis of {uri} failed:\n{error}", types.MessageType.Error)
@@ -248,11 +253,29 @@ class DockerarchServer(LanguageServer):
         diagnostics = to_lsp(result, index, version, self._read_text, base)
         return Analysis(generation, version, text, index, result, diagnostics)
 
+    def _checker(
+        self, uri: str, generation: int, settings: Settings, path: Path | None
+    ) -> IncrementalChecker:
+        """The document's checker: it reuses what the last check found in stages an
+        edit did not touch, as long as settings and files on disk stay the same."""
+        found = self._checkers.get(uri)
+        if found is None or found[0] != generation or found[1] != settings:
+            checker = IncrementalChecker(
+                settings, path=path, context_dir=path.parent if path else None
+            )
+            found = self._checkers[uri] = (generation, settings, checker)
+        return found[2]
+
+    def files_changed(self) -> None:
+        """A file was saved: build-context rules may see something new on disk."""
+        self._checkers.clear()
+
     async def run_checked(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn)
 
     def forget(self, uri: str) -> None:
         self._cache.pop(uri, None)
+        self._checkers.pop(uri, None)
         self._per_file.pop(uri, None)
         task = self._waiting.pop(uri, None)
         if task is not None:
@@ -308,10 +331,9 @@ def _path_of(uri: str) -> Path | None:
     return Path(fs_path) if fs_path else None
 
 
-def _check(text: str, settings: Settings, path: Path | None) -> tuple[Result | None, str]:
+def _check(checker: IncrementalChecker, text: str) -> tuple[Result | None, str]:
     try:
-        context_dir = path.parent if path else None
-        return check_text(text, settings, path=path, context_dir=context_dir), ""
+        return checker.check(text), ""
     except Exception:
         return None, traceback.format_exc()
 
@@ -378,6 +400,7 @@ def create_server() -> DockerarchServer:
     @_guard(lambda: None)
     async def did_save(ls: DockerarchServer, params: types.DidSaveTextDocumentParams) -> None:
         # Saving can change what build-context rules see on disk.
+        ls.files_changed()
         ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
