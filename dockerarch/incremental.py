@@ -10,7 +10,8 @@ reduced to a bare ``FROM`` line: same offsets, same stage indices, and each
 platform's reachable stages taken from the real file. File rules see the real
 file every time.
 
-A whole check runs when the global ARGs change, when most stages changed,
+The text is re-parsed from the last tree (:func:`syntax.parser.reparse`). A whole
+check runs when the global ARGs change, when most stages changed,
 and at least every :data:`REFRESH_SECONDS`: build-context files (a
 requirements file) can change without the editor saying so.
 """
@@ -36,6 +37,7 @@ from dockerarch.engine import (
 )
 from dockerarch.model import Model, build_model
 from dockerarch.syntax import Dockerfile, parse
+from dockerarch.syntax.parser import reparse
 from dockerarch.syntax.positions import Span
 
 REFRESH_SECONDS = 2.0
@@ -81,6 +83,9 @@ class IncrementalChecker:
         self._refreshed: float | None = None
         self._prologue: tuple[tuple[str, bool], tuple[Diagnostic, ...]] | None = None
         self._kept: dict[_Key, _Kept] = {}
+        self._tree: Dockerfile | None = None
+        #: The last partial check's copy of the file.
+        self._reduced: Dockerfile | None = None
         #: How the last check ran ("whole" or "partial"), for tests and logs.
         self.last = ""
 
@@ -89,7 +94,8 @@ class IncrementalChecker:
             return self._check(text)
 
     def _check(self, text: str) -> Result:
-        tree = parse(text)
+        tree = parse(text) if self._tree is None else reparse(self._tree, text)
+        self._tree = tree
         model = build_model(tree)
         ctx = Context(
             tree, model, self.settings, self.path, self.context_dir, running=self._running
@@ -163,7 +169,10 @@ class IncrementalChecker:
                     return None
                 text = placeholder
             pieces.append(text)
-        reduced = parse("".join(pieces))
+        joined = "".join(pieces)
+        last = self._reduced
+        reduced = parse(joined) if last is None else reparse(last, joined)
+        self._reduced = reduced
         reduced_model = build_model(reduced)
         if len(reduced_model.stages) != len(model.stages):
             return None

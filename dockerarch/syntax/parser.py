@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -31,6 +33,7 @@ from dockerarch.syntax.nodes import (
     unquote,
 )
 from dockerarch.syntax.positions import LineIndex, Segment, SourceMap, Span
+from dockerarch.syntax.shift import shifted
 
 KNOWN_INSTRUCTIONS = frozenset(
     {
@@ -117,6 +120,75 @@ def parse(text: str) -> Dockerfile:
     return _Parser(text).run()
 
 
+def reparse(old: Dockerfile, text: str) -> Dockerfile:
+    """``parse(text)``, for a ``text`` that is ``old``'s after an edit (an editor's next
+    version): ``old``'s items before the edit are kept, those after it are moved into
+    place, and only the lines between are parsed."""
+    parser = _Parser(text)
+    new, before = parser.text, old.text
+    first = next((x for x in old.items if isinstance(x, Instruction)), None)
+    same_start = _common_prefix(new, before)
+    # An edit up to the first instruction can make or unmake a parser directive,
+    # which changes how every later line reads.
+    if parser.bom != old.bom or first is None or same_start < first.span.end:
+        return parser.run()
+    same_end = _common_suffix(new, before, min(len(new), len(before)) - same_start)
+    delta = len(new) - len(before)
+    items = old.items
+    # Kept: the items that end before the edit, at a line end (the last item may
+    # end at the end of the text in the middle of a continuation or heredoc).
+    k = 0
+    while k < len(items) and (
+        items[k].span.end < same_start
+        or (same_start < len(before) and items[k].span.end == same_start)
+    ):
+        k += 1
+    # From an item start in the unchanged tail on, the text and the parser's state
+    # (escape character, directives over) are the old ones: so are the items.
+    old_starts = {x.span.start: j for j, x in enumerate(items[k:], k)}
+    tail_from = len(new) - same_end
+    lines = parser.lines
+
+    def resumes(i: int) -> bool:
+        pos = lines[i][0]
+        return pos >= tail_from and pos - delta in old_starts
+
+    line_starts = [line[0] for line in lines]
+    resume_at = items[k].span.start if k < len(items) else len(before)
+    parser.directives_done = True
+    parser.escape = old.escape
+    middle, i = parser._items(bisect_left(line_starts, resume_at), resumes)
+    tail: list[Item] = []
+    if i < len(lines):
+        j = old_starts[lines[i][0] - delta]
+        moved = i - (old.lines.position(items[j].span.start).line - 1)
+        tail = [shifted(x, delta, moved) for x in items[j:]]
+    parser.errors = [e for e in old.errors if e[1].end <= first.span.start]
+    return parser._tree([*items[:k], *middle, *tail])
+
+
+def _common_prefix(a: str, b: str) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a.startswith(b[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    lo, hi = 0, max(0, limit)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
         self.bom = source.startswith("\ufeff")
@@ -172,11 +244,18 @@ class _Parser:
     # -- main loop ---------------------------------------------------------------
 
     def run(self) -> Dockerfile:
+        items, _ = self._items(0, None)
+        return self._tree(items)
+
+    def _items(self, i: int, stop: Callable[[int], bool] | None) -> tuple[list[Item], int]:
+        """The items from line ``i`` on, up to the first line ``stop`` accepts; and that line."""
         t = self.text
         lines = self.lines
         items: list[Item] = []
-        i, n = 0, len(lines)
+        n = len(lines)
         while i < n:
+            if stop is not None and stop(i):
+                break
             start, cend, end = lines[i]
             d = self._directive(start, cend)
             if d is not None:
@@ -194,6 +273,10 @@ class _Parser:
                 continue
             ins, i = self._instruction(i)
             items.append(ins)
+        return items, i
+
+    def _tree(self, items: list[Item]) -> Dockerfile:
+        t = self.text
         if not any(isinstance(x, Instruction) for x in items):
             self.errors.append(("file with no instructions", Span(0, len(t))))
         return Dockerfile(

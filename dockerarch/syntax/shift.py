@@ -1,0 +1,76 @@
+"""Syntax nodes moved to another place in the text: the same source, ``delta`` characters
+and ``lines`` lines further on. What :func:`parser.reparse` does with the items after an edit."""
+
+from __future__ import annotations
+
+from dockerarch.syntax.nodes import (
+    Blank,
+    Comment,
+    Directive,
+    Flag,
+    Heredoc,
+    Instruction,
+    Item,
+    Word,
+)
+from dockerarch.syntax.positions import Segment, SourceMap, Span
+
+
+def shifted(item: Item, delta: int, lines: int) -> Item:
+    if isinstance(item, Instruction):
+        return _instruction(item, delta, lines)
+    if isinstance(item, Blank):
+        return Blank(_span(item.span, delta))
+    if isinstance(item, Comment):
+        return Comment(_span(item.span, delta), item.text)
+    return Directive(_span(item.span, delta), item.name, item.value, _span(item.value_span, delta))
+
+
+def _span(span: Span, delta: int) -> Span:
+    # The parser marks what has no place (an ONBUILD trigger's own span, an empty
+    # keyword's) with the empty span at 0; no moved item really starts there.
+    if not span.end:
+        return span
+    return Span(span.start + delta, span.end + delta)
+
+
+def _maybe(span: Span | None, delta: int) -> Span | None:
+    return None if span is None else _span(span, delta)
+
+
+def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
+    json = ins.json
+    return Instruction(
+        span=_span(ins.span, delta),
+        keyword=ins.keyword,
+        keyword_span=_span(ins.keyword_span, delta),
+        flags=tuple(
+            Flag(f.name, f.value, f.text, _span(f.span, delta), _maybe(f.value_span, delta))
+            for f in ins.flags
+        ),
+        args=ins.args,
+        args_map=SourceMap(
+            [Segment(s.logical, s.source + delta, s.length) for s in ins.args_map.segments]
+        ),
+        json=None
+        if json is None
+        else tuple(Word(w.text, w.value, _span(w.span, delta)) for w in json),
+        heredocs=tuple(
+            Heredoc(
+                h.name,
+                h.chomp,
+                h.expand,
+                h.fd,
+                _span(h.marker, delta),
+                h.body,
+                _span(h.body_span, delta),
+                _maybe(h.terminator, delta),
+            )
+            for h in ins.heredocs
+        ),
+        start_line=ins.start_line + lines,
+        end_line=ins.end_line + lines,
+        inner=None if ins.inner is None else _instruction(ins.inner, delta, lines),
+        errors=tuple((message, _span(s, delta)) for message, s in ins.errors),
+        comments=tuple(_span(s, delta) for s in ins.comments),
+    )

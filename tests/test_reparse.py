@@ -1,0 +1,79 @@
+"""Re-parsing after an edit gives exactly the tree a parse from scratch gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dockerarch.syntax import Dockerfile, SourceMap, parse
+from dockerarch.syntax.parser import reparse
+from tests.strategies import dockerfiles, texts
+from tests.test_fix_properties import fixable_dockerfiles
+from tests.test_incremental import _edits
+
+FIXTURES = sorted((Path(__file__).parent.parent / "fixtures").rglob("Dockerfile*"))
+# What typing inserts, and what changes how lines after it read.
+_PIECES = st.sampled_from(
+    ["x", " ", "\n", "\\", "\\\n", "`", "<<EOF", "\nEOF\n", "#", "# escape=`\n", "FROM a\n",
+     "RUN <<EOF\n", "ONBUILD ", "\r\n", "é", "🐳", '"', "["]
+)  # fmt: skip
+
+
+def _norm(value: object) -> object:
+    """Value equality through the whole tree (a SourceMap compares by identity)."""
+    if isinstance(value, SourceMap):
+        return ("SourceMap", tuple(value.segments))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (
+            type(value).__name__,
+            *(_norm(getattr(value, f.name)) for f in dataclasses.fields(value) if f.compare),
+        )
+    if isinstance(value, (tuple, list)):
+        return tuple(_norm(v) for v in value)
+    return value
+
+
+def _tree(tree: Dockerfile) -> object:
+    return (tree.text, tree.escape, tree.bom, _norm(tree.items), _norm(tree.errors))
+
+
+def _assert_reparses(texts_in_order: list[str]) -> None:
+    tree = parse(texts_in_order[0])
+    for text in texts_in_order[1:]:
+        tree = reparse(tree, text)
+        assert _tree(tree) == _tree(parse(text)), text
+        assert tree.to_source() == text
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.parent.name))
+def test_fixtures_after_edits(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    _assert_reparses([text, *_edits(text, 8)])
+
+
+@st.composite
+def _edit_sequences(draw: st.DrawFn) -> list[str]:
+    text = draw(st.one_of(dockerfiles(), fixable_dockerfiles(), texts))
+    out = [text]
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        cut = draw(st.integers(0, min(8, len(text) - at)))
+        text = text[:at] + draw(_PIECES) + text[at + cut :]
+        out.append(text)
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_edit_sequences())
+def test_generated_edits(sequence: list[str]) -> None:
+    _assert_reparses(sequence)
+
+
+def test_an_edit_keeps_the_items_before_it() -> None:
+    old = parse("FROM a\nRUN one\nRUN two\n")
+    new = reparse(old, "FROM a\nRUN one\nRUN twoo\n")
+    assert new.items[:2] == old.items[:2]
