@@ -6,8 +6,9 @@ the global ARGs, that stage, the stages it builds on or copies from, and which
 platforms build it. So a stage whose inputs are unchanged keeps the findings of
 the previous check, moved to where the stage starts now. Stages an edit touched
 are checked on a copy of the file in which every stage they do not depend on is
-reduced to a bare ``FROM`` line: same offsets, same stage indices, and each
-platform's reachable stages taken from the real file. File rules see the real
+reduced to a bare ``FROM`` line and the stages after the last one needed are left
+out: same offsets, same stage indices, and each platform's reachable stages taken
+from the real file. File rules see the real
 file every time.
 
 The text is re-parsed from the last tree (:func:`syntax.parser.reparse`). A whole
@@ -160,8 +161,10 @@ class IncrementalChecker:
         """Stage rules' findings in the ``dirty`` stages; None when a partial check cannot
         stand in for the real file here."""
         needed = _closure(model, dirty, self.settings)
-        pieces = [tree.text[: regions[0].start]] if regions else []
-        for i, region in enumerate(regions):
+        # Stages after the last one needed are left out: nothing needed refers to them.
+        kept = regions[: max(needed) + 1]
+        pieces = [tree.text[: regions[0].start]]
+        for i, region in enumerate(kept):
             text = tree.text[region.start : region.end]
             if i not in needed:
                 placeholder = _placeholder(text)
@@ -174,7 +177,7 @@ class IncrementalChecker:
         reduced = parse(joined) if last is None else reparse(last, joined)
         self._reduced = reduced
         reduced_model = build_model(reduced)
-        if len(reduced_model.stages) != len(model.stages):
+        if len(reduced_model.stages) != len(kept):
             return None
         for platform in self.settings.platforms:
             # Which stages each platform builds is a fact about the whole file.
