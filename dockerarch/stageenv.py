@@ -98,6 +98,9 @@ class StageEnv:
     stage: Stage
     context_dir: Path | None
     notes: list[str] = field(default_factory=list)
+    _pythons: dict[int, tuple[tuple[int, int] | None, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def arch(self) -> str:
@@ -123,15 +126,21 @@ class StageEnv:
 
     def commands(self) -> Iterator[tuple[Instruction, Command]]:
         """Shell commands that run on this platform (or may: undecided guards)."""
+        return iter(self._commands)
+
+    @cached_property
+    def _commands(self) -> list[tuple[Instruction, Command]]:
+        # Walked by every install, Python and source-build question about the stage.
         model = self.view.model
+        out = []
         for ins in self.instructions:
             if ins.name != "RUN":
                 continue
             for script in model.scripts(ins):
                 for cmd in script.commands:
-                    if cmd.guard.runs_on(self.arch) is False:
-                        continue
-                    yield ins, cmd.effective()
+                    if cmd.guard.runs_on(self.arch) is not False:
+                        out.append((ins, cmd.effective()))
+        return out
 
     @cached_property
     def installs(self) -> list[PackageInstall]:
@@ -197,6 +206,13 @@ class StageEnv:
 
     def python_before(self, offset: int) -> tuple[tuple[int, int] | None, str]:
         """The Python pip runs under at ``offset``, and where that comes from."""
+        # Asked for the same install by every Python rule.
+        found = self._pythons.get(offset)
+        if found is None:
+            found = self._pythons[offset] = self._python_before(offset)
+        return found
+
+    def _python_before(self, offset: int) -> tuple[tuple[int, int] | None, str]:
         base = self.base
         version = base.python if base else None
         reason = base.python_source if base and version else "unknown base image Python"

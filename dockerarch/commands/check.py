@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -237,15 +238,22 @@ def _parallel(jobs: list[_Job], workers: int, done: Callable[[str], None]) -> li
     context = multiprocessing.get_context(method)
     chunk = max(1, len(jobs) // (workers * 8))
     out: list[_Outcome] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for job, answer in zip(
-            jobs, pool.map(_run_job_in_worker, jobs, chunksize=chunk), strict=True
-        ):
-            if isinstance(answer, _Crash):
-                out.append(answer)
-            else:
-                out.append((decode_result(answer[0]), text_tree(job.text)))
-            done(_shown(job))
+    # What the first check loaded (rules, parser, knowledge) lives as long as the workers:
+    # frozen, their collections neither walk it nor write to its pages, which forked
+    # workers would then have to copy.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for job, answer in zip(
+                jobs, pool.map(_run_job_in_worker, jobs, chunksize=chunk), strict=True
+            ):
+                if isinstance(answer, _Crash):
+                    out.append(answer)
+                else:
+                    out.append((decode_result(answer[0]), text_tree(job.text)))
+                done(_shown(job))
+    finally:
+        gc.unfreeze()
     return out
 
 

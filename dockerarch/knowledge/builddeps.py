@@ -171,7 +171,6 @@ def packages_for(
     version (``python3.11-dev``, ``python3.11-devel``) instead of the distro default.
     """
     family = _family(package_manager)
-    provide_table = _family_table(package_manager, "provides")
     install_table: Mapping[str, list[str]] = _family_table(package_manager, "install")
     wanted = set(needs.capabilities)
     chosen: list[str] = []
@@ -180,10 +179,10 @@ def packages_for(
     def take(name: str) -> None:
         if name not in chosen:
             chosen.append(name)
-            covered.update(_capabilities_of(name, provide_table))
+            covered.update(_provided_by(package_manager, normalize_package(name)))
 
     for name in needs.recipes.get(family, ()):
-        if _capabilities_of(name, provide_table) & (wanted | needs.optional):
+        if _provided_by(package_manager, normalize_package(name)) & (wanted | needs.optional):
             take(name)
     for capability in needs.capabilities:
         if capability in covered:
@@ -210,15 +209,6 @@ def _python_headers(family: str, version: tuple[int, int]) -> str:
         # apk carries one Python per release: python3-dev is the only headers package.
         return str(_data()[family]["install"]["python-headers"][0])
     return str(template).format(v=dotted, nodot=dotted.replace(".", ""))
-
-
-def _capabilities_of(name: str, table: Mapping[str, list[str]]) -> set[str]:
-    normalized = normalize_package(name)
-    found: set[str] = set()
-    for pattern, capabilities in table.items():
-        if fnmatchcase(normalized, pattern.lower()):
-            found.update(capabilities)
-    return found
 
 
 def _is_versioned_name(name: str) -> bool:

@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any, Protocol
 
@@ -304,20 +304,83 @@ def resolve_version(
     Like npm-pick-manifest, the ``latest`` tag wins when it satisfies the range. Specs that
     are not registry versions (git URLs, ``file:``, ``npm:`` aliases, ``workspace:``) give None.
     """
-    tags = dist_tags or {}
-    known = list(versions)
+    return _resolve(spec, _VersionOrder(versions), dist_tags or {})
+
+
+def _resolve(spec: str, order: _VersionOrder, tags: Mapping[str, str]) -> str | None:
     spec = spec.strip() or "*"
     if spec in tags:
-        return tags[spec] if tags[spec] in known else None
+        return tags[spec] if tags[spec] in order.known else None
     exact = SemVer.parse(spec)
     if exact is not None:
-        return next((v for v in known if SemVer.parse(v) == exact), None)
+        return order.first_of.get(exact)
     if parse_range(spec) is None:
         return None
     latest = tags.get("latest")
-    if latest in known and latest is not None and satisfies(latest, spec):
+    if latest in order.known and latest is not None and satisfies(latest, spec):
         return latest
-    return max_satisfying(known, spec)
+    # As max_satisfying: the newest match, the first spelling of it when several parse equal.
+    return next((text for v, text in order.newest_first if satisfies(v, spec)), None)
+
+
+class _VersionOrder:
+    """A package's version texts parsed and ordered once, for every lookup that follows."""
+
+    def __init__(self, versions: Iterable[str]) -> None:
+        self.texts = list(versions)
+
+    @cached_property
+    def known(self) -> frozenset[str]:
+        return frozenset(self.texts)
+
+    @cached_property
+    def parsed(self) -> list[tuple[SemVer, str]]:
+        return [(v, text) for text in self.texts if (v := SemVer.parse(text)) is not None]
+
+    @cached_property
+    def first_of(self) -> dict[SemVer, str]:
+        """Each version's first spelling."""
+        out: dict[SemVer, str] = {}
+        for v, text in self.parsed:
+            out.setdefault(v, text)
+        return out
+
+    @cached_property
+    def newest_first(self) -> list[tuple[SemVer, str]]:
+        # A stable sort, so that equal versions keep their order.
+        return sorted(self.parsed, key=lambda pair: pair[0]._key(), reverse=True)
+
+    @cached_property
+    def stable(self) -> list[tuple[SemVer, str]]:
+        """Versions without a prerelease, oldest first."""
+        return sorted(pair for pair in self.parsed if not pair[0].prerelease)
+
+
+class _Same:
+    """Hashes and compares by identity: a package's versions mapping as a cache key."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Mapping[str, VersionFacts]) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+
+# Every install of a package, on every platform and libc, resolves against the same record;
+# records are never changed once made (an online answer is a new record), and the cache
+# holds the ones it knows, so an identity cannot be reused while cached.
+@lru_cache(maxsize=256)
+def _ordered(versions: _Same) -> _VersionOrder:
+    return _VersionOrder(versions.value)
+
+
+def _record_order(record: PackageRecord) -> _VersionOrder:
+    return _ordered(_Same(record.versions))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -752,13 +815,8 @@ class AddonAnswer:
         if self.record is None:
             return None
         key = platform_key(arch, libc)
-        stable = sorted(
-            (sv, v)
-            for v in self.record.versions
-            if (sv := SemVer.parse(v)) is not None and not sv.prerelease
-        )
         first: str | None = None
-        for _, v in reversed(stable):
+        for _, v in reversed(_record_order(self.record).stable):
             facts = self.record.versions[v]
             ok = facts.prebuilt.get(key) is True and key not in facts.unsupported
             if not ok:
@@ -834,7 +892,7 @@ def addon_support(
     record = (provider or SnapshotProvider.default()).package(name)
     if record is None:
         return None
-    version = resolve_version(version_or_range, record.versions, record.dist_tags)
+    version = _resolve(version_or_range, _record_order(record), record.dist_tags)
     if version is None:
         return None
     if not is_native(record.versions[version]):

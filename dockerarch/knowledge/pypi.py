@@ -239,6 +239,7 @@ class Snapshot:
         ]
         self._tagsets: Sequence[list[int]] = payload["tagsets"]
         self._decoded: dict[str, list[Release]] = {}
+        self._by_version: dict[str, dict[Version, Release]] = {}
         self._frozen_tagsets: dict[int, frozenset[WheelTag]] = {}
 
     @classmethod
@@ -266,6 +267,22 @@ class Snapshot:
             decoded = [self._release(row) for row in rows]
             self._decoded[key] = decoded
         return decoded
+
+    def release(self, name: str, version: Version) -> Release | None:
+        """The release of ``name`` at ``version``; None when either is unknown."""
+        key = canonicalize_name(name)
+        index = self._by_version.get(key)
+        if index is None:
+            releases = self.releases(key)
+            if releases is None:
+                return None
+            # Each pinned requirement is looked up once per platform and per rule asking;
+            # a scan of a project's releases costs hundreds of Version comparisons.
+            index = {}
+            for release in releases:
+                index.setdefault(release.version, release)
+            self._by_version[key] = index
+        return index.get(version)
 
     def _release(self, row: list[Any]) -> Release:
         version, tagset, flags, requires = row
@@ -418,13 +435,16 @@ def _provider(provider: Provider | None) -> Provider:
 
 
 def _find(provider: Provider | None, name: str, version: str | Version) -> Release | None:
-    releases = _provider(provider).releases(name)
+    source = _provider(provider)
+    releases = source.releases(name)
     if releases is None:
         return None
     try:
         wanted = version if isinstance(version, Version) else Version(version)
     except InvalidVersion:
         return None
+    if isinstance(source, Snapshot):
+        return source.release(name, wanted)
     return next((r for r in releases if r.version == wanted), None)
 
 
@@ -505,15 +525,31 @@ def release_wheel_platforms(
     archs: Iterable[str],
 ) -> dict[str, WheelAnswer]:
     """Per architecture, whether pip finds a wheel of ``release``; see `wheel_platforms`."""
+    return dict(_release_wheel_platforms(release, python, libc, libc_version, tuple(archs)))
+
+
+# A pure function of its arguments, so it holds for any provider's releases; every platform
+# and rule that looks at a requirement asks again, and with no known Python each answer
+# tries a dozen CPython versions.
+@functools.lru_cache(maxsize=4096)
+def _release_wheel_platforms(
+    release: Release,
+    python: tuple[int, int] | None,
+    libc: Libc,
+    libc_version: tuple[int, int] | None,
+    archs: tuple[str, ...],
+) -> tuple[tuple[str, WheelAnswer], ...]:
     wanted = [normalize_arch(arch) or arch for arch in archs]
     if python is not None:
-        return {
-            arch: WheelAnswer.YES
-            if release.allows_python(python)
-            and _has_wheel(release, python, libc, libc_version, arch)
-            else WheelAnswer.NO
-            for arch in wanted
-        }
+        return tuple(
+            {
+                arch: WheelAnswer.YES
+                if release.allows_python(python)
+                and _has_wheel(release, python, libc, libc_version, arch)
+                else WheelAnswer.NO
+                for arch in wanted
+            }.items()
+        )
     per_python = []
     for candidate in _candidate_pythons(release):
         row = {arch: _has_wheel(release, candidate, libc, libc_version, arch) for arch in wanted}
@@ -528,7 +564,7 @@ def release_wheel_platforms(
             answers[arch] = WheelAnswer.VARIES
         else:
             answers[arch] = WheelAnswer.NO
-    return answers
+    return tuple(answers.items())
 
 
 def wheel_platforms(
