@@ -456,3 +456,54 @@ async def test_project_configuration_reloads_on_watched_file_change(
         )
     )
     await wait_until(lambda: not of(list(client.diagnostics[uri]), "DA101"))
+
+
+def _expected(text: str, path: Path) -> list[tuple[str, int, int, str]]:
+    """What a whole check finds in ``text`` (ASCII), as (code, line, column, message)."""
+    from dockerarch.engine import check_text, load_rules
+
+    ours = {r.code for r in load_rules()}
+    result = check_text(text, path=path, context_dir=path.parent)
+    found = []
+    for d in result.diagnostics:
+        pos = result.tree.lines.position(d.span.start)
+        found.append((d.code, pos.line - 1, pos.column - 1, d.message))
+    return sorted(f for f in found if f[0] in ours)
+
+
+async def test_edits_to_one_stage_match_a_whole_check(
+    pull_client: LanguageClient, tmp_path: Path
+) -> None:
+    # The server re-runs stage rules only for the stages an edit touched
+    # (tests/test_incremental.py holds the checker itself to this, exhaustively).
+    client = pull_client
+    path = tmp_path / "Dockerfile"
+    text = "".join(
+        f"FROM python:3.12-slim AS s{n}\n"
+        "RUN curl -fsSL https://example.com/tool-linux-amd64.tar.gz | tar -xz\n"
+        f"RUN pip install numpy==1.18.5 # {n}\n"
+        for n in range(6)
+    )
+    text += "FROM --platform=linux/amd64 alpine AS app\nCOPY --from=s2 /a /b\n"
+    edits = [
+        ("numpy==1.18.5 # 1", "numpy==1.19.0 # 1"),
+        (
+            "AS s4\nRUN curl -fsSL https://example.com/tool-linux-amd64",
+            "AS s4\nRUN curl -fsSL https://example.com/tool-linux-$TARGETARCH",
+        ),
+        ("# 5\n", "# 5\nENV GOARCH=amd64\n"),
+        ("--from=s2", "--from=s3"),
+    ]
+    open_doc(client, path.as_uri(), text)
+    for version in range(1, len(edits) + 2):
+        if version > 1:
+            old, new = edits[version - 2]
+            assert old in text
+            text = text.replace(old, new, 1)
+            change_doc(client, path.as_uri(), text, version)
+        got = sorted(
+            (str(d.code), d.range.start.line, d.range.start.character, d.message)
+            for d in await pulled(client, path.as_uri())
+            if str(d.code) not in (SAFE_CODE, UNSAFE_CODE)
+        )
+        assert got == _expected(text, path), version
