@@ -12,6 +12,7 @@ yield no diagnostics.
 from __future__ import annotations
 
 import asyncio
+import gc
 import traceback
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -94,6 +95,7 @@ class DockerarchServer(LanguageServer):
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockerarch-check")
         #: Per document: the settings generation and settings its checker was made for.
         self._checkers: dict[str, tuple[int, Settings, IncrementalChecker]] = {}
+        self._warmed = False
 
     # -- client facts ---------------------------------------------------------
 
@@ -251,6 +253,12 @@ class DockerarchServer(LanguageServer):
             self.log_once(f"warning:{uri}:{warning}", f"{uri}: {warning}")
         base = path.parent if path else None
         diagnostics = to_lsp(result, index, version, self._read_text, base)
+        if not self._warmed:
+            # The first check loaded what the server keeps for good (rules, knowledge
+            # snapshots, pygls' types): out of the collector's reach, full collections
+            # no longer walk it on some keystroke. (That check's own cycles stay too.)
+            self._warmed = True
+            gc.freeze()
         return Analysis(generation, version, text, index, result, diagnostics)
 
     def _checker(
