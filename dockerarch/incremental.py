@@ -160,6 +160,9 @@ class IncrementalChecker:
     ) -> list[Diagnostic] | None:
         """Stage rules' findings in the ``dirty`` stages; None when a partial check cannot
         stand in for the real file here."""
+        if not dirty:
+            # The same text again (an editor may send it): everything is kept.
+            return []
         needed = _closure(model, dirty, self.settings)
         # Stages after the last one needed are left out: nothing needed refers to them.
         kept = regions[: max(needed) + 1]
