@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from dockerarch.engine import Settings, check_text
 from dockerarch.incremental import REFRESH_SECONDS, IncrementalChecker
-from tests.strategies import dockerfiles
+from tests.strategies import dockerfiles, texts
 from tests.test_fix_properties import fixable_dockerfiles
 
 ROOT = Path(__file__).parent.parent
@@ -79,7 +79,10 @@ _ENDED = fixable_dockerfiles().map(lambda t: t if t.endswith("\n") else t + "\n"
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
-        dockerfiles(), fixable_dockerfiles(), st.lists(_ENDED, min_size=2, max_size=4).map("".join)
+        dockerfiles(),
+        fixable_dockerfiles(),
+        st.lists(_ENDED, min_size=2, max_size=4).map("".join),
+        texts,
     ),
     st.integers(1, 5),
 )
