@@ -105,7 +105,8 @@ class IncrementalChecker:
         regions = _regions(tree, model)
         prologue_end = regions[0].start if regions else len(tree.text)
         prologue_text = tree.text[:prologue_end]
-        keys = [_key(tree, model, i, regions, self.settings) for i in range(len(regions))]
+        closures = _closures(model, self.settings)
+        keys = _keys(tree, model, regions, closures, self.settings)
         now = self._clock()
         stale = self._refreshed is None or now - self._refreshed >= REFRESH_SECONDS
         dirty = [i for i, k in enumerate(keys) if k not in self._kept]
@@ -114,7 +115,7 @@ class IncrementalChecker:
         prologue = (prologue_text, model.lower_case)
         unchanged = self._prologue is not None and self._prologue[0] == prologue
         if not stale and unchanged and keys and len(dirty) <= self._most_dirty * len(keys):
-            partial = self._partial(tree, model, dirty, regions, ctx)
+            partial = self._partial(tree, model, dirty, regions, closures, ctx)
         if partial is not None and self._prologue is not None:
             self.last = "partial"
             by_region = _by_region(partial, regions)
@@ -156,6 +157,7 @@ class IncrementalChecker:
         model: Model,
         dirty: list[int],
         regions: list[Span],
+        closures: list[frozenset[int]],
         ctx: Context,
     ) -> list[Diagnostic] | None:
         """Stage rules' findings in the ``dirty`` stages; None when a partial check cannot
@@ -163,7 +165,7 @@ class IncrementalChecker:
         if not dirty:
             # The same text again (an editor may send it): everything is kept.
             return []
-        needed = _closure(model, dirty, self.settings)
+        needed = set().union(*(closures[i] for i in dirty))
         # Stages after the last one needed are left out: nothing needed refers to them.
         kept = regions[: max(needed) + 1]
         pieces = [tree.text[: regions[0].start]]
@@ -208,35 +210,41 @@ def _regions(tree: Dockerfile, model: Model) -> list[Span]:
     return [Span(a, b) for a, b in zip(starts, ends, strict=False)]
 
 
-def _key(
-    tree: Dockerfile, model: Model, index: int, regions: list[Span], settings: Settings
-) -> _Key:
-    stages = sorted(_closure(model, [index], settings))
-    texts = tuple(
-        (
-            tree.text[regions[i].start : regions[i].end],
-            model.stages[i].from_.start_line,
-            i,
-        )
-        for i in stages
-    )
-    builds = tuple(index in model.for_platform(p).reachable for p in settings.platforms)
-    return texts, builds
-
-
-def _closure(model: Model, indices: Sequence[int], settings: Settings) -> set[int]:
-    """``indices`` and every stage they depend on, on any platform checked."""
-    seen: set[int] = set()
-    todo = list(indices)
+def _keys(
+    tree: Dockerfile,
+    model: Model,
+    regions: list[Span],
+    closures: list[frozenset[int]],
+    settings: Settings,
+) -> list[_Key]:
+    """Each stage's inputs: (text, first line, index) of it and of every stage it
+    depends on, and whether each platform builds it."""
+    parts = [
+        (tree.text[region.start : region.end], stage.from_.start_line, stage.index)
+        for stage, region in zip(model.stages, regions, strict=True)
+    ]
     views = [model.for_platform(p) for p in settings.platforms]
-    while todo:
-        i = todo.pop()
-        if i in seen:
-            continue
-        seen.add(i)
+    return [
+        (
+            tuple(parts[j] for j in sorted(closure)),
+            tuple(i in view.reachable for view in views),
+        )
+        for i, closure in enumerate(closures)
+    ]
+
+
+def _closures(model: Model, settings: Settings) -> list[frozenset[int]]:
+    """Per stage: it and every stage it depends on, on any platform checked.
+    A stage depends only on earlier ones, so each closure builds on theirs."""
+    views = [model.for_platform(p) for p in settings.platforms]
+    out: list[frozenset[int]] = []
+    for stage in model.stages:
+        found = {stage.index}
         for view in views:
-            todo.extend(dep.index for dep in view.dependencies(model.stages[i]))
-    return seen
+            for dep in view.dependencies(stage):
+                found |= out[dep.index]
+        out.append(frozenset(found))
+    return out
 
 
 def _placeholder(text: str) -> str | None:
