@@ -13,8 +13,8 @@ file every time.
 
 The text is re-parsed from the last tree (:func:`syntax.parser.reparse`). A whole
 check runs when the global ARGs change, when most stages changed,
-and at least every :data:`REFRESH_SECONDS`: build-context files (a
-requirements file) can change without the editor saying so.
+and at least every :data:`REFRESH_SECONDS` unless the editor reports file
+changes: build-context files (a requirements file) can change unseen.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class IncrementalChecker:
         rules: Sequence[Rule] | None = None,
         clock: Callable[[], float] = time.monotonic,
         most_dirty: float = 0.5,
+        refresh: float | None = REFRESH_SECONDS,
     ) -> None:
         self.settings = settings
         self.path = path
@@ -79,6 +80,9 @@ class IncrementalChecker:
         self._stage_rules = [r for r in self._active if r.scope == "stage"]
         self._file_rules = [r for r in self._active if r.scope != "stage"]
         self._clock = clock
+        #: Seconds between whole checks at the least; None when something else (an
+        #: editor watching the files) says when build-context files change.
+        self._refresh = refresh
         #: Above this share of stages changed, a whole check is as quick as a partial one.
         self._most_dirty = most_dirty
         self._refreshed: float | None = None
@@ -108,7 +112,9 @@ class IncrementalChecker:
         closures = _closures(model, self.settings)
         keys = _keys(tree, model, regions, closures, self.settings)
         now = self._clock()
-        stale = self._refreshed is None or now - self._refreshed >= REFRESH_SECONDS
+        stale = self._refreshed is None or (
+            self._refresh is not None and now - self._refreshed >= self._refresh
+        )
         dirty = [i for i, k in enumerate(keys) if k not in self._kept]
         partial = None
         # The file-wide facts a stage rule may use: the global ARGs and the keyword case.

@@ -136,3 +136,12 @@ def test_a_whole_check_every_so_often() -> None:
     now[0] += REFRESH_SECONDS
     checker.check(STAGES.replace("AS s2\n", "AS s2z\n"))
     assert checker.last == "whole"
+
+
+def test_no_periodic_whole_check_when_told_of_file_changes() -> None:
+    now = [0.0]
+    checker = IncrementalChecker(EVERY_RULE, clock=lambda: now[0], refresh=None)
+    checker.check(STAGES)
+    now[0] += 10 * REFRESH_SECONDS
+    checker.check(STAGES.replace("AS s2\n", "AS s2y\n"))
+    assert checker.last == "partial"

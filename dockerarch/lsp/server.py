@@ -30,7 +30,7 @@ from dockerarch.config import ConfigError, FileConfig, Resolver, settings_for
 from dockerarch.engine import Result, Settings, check_text
 from dockerarch.fileio import FileError
 from dockerarch.fixer import BOM, ContextFile, read_context_file
-from dockerarch.incremental import IncrementalChecker
+from dockerarch.incremental import REFRESH_SECONDS, IncrementalChecker
 from dockerarch.lsp import actions
 from dockerarch.lsp.convert import SOURCE, to_lsp
 from dockerarch.lsp.hover import hover_at
@@ -96,6 +96,8 @@ class DockerarchServer(LanguageServer):
         #: Per document: the settings generation and settings its checker was made for.
         self._checkers: dict[str, tuple[int, Settings, IncrementalChecker]] = {}
         self._warmed = False
+        #: Whether the client reports changes to every file (didChangeWatchedFiles).
+        self.watching = False
 
     # -- client facts ---------------------------------------------------------
 
@@ -269,7 +271,11 @@ class DockerarchServer(LanguageServer):
         found = self._checkers.get(uri)
         if found is None or found[0] != generation or found[1] != settings:
             checker = IncrementalChecker(
-                settings, path=path, context_dir=path.parent if path else None
+                settings,
+                path=path,
+                context_dir=path.parent if path else None,
+                # A client watching the files tells us when the build context changes.
+                refresh=None if self.watching else REFRESH_SECONDS,
             )
             found = self._checkers[uri] = (generation, settings, checker)
         return found[2]
@@ -393,6 +399,8 @@ def create_server() -> DockerarchServer:
                 )
             except Exception as exc:
                 ls.warn(f"could not watch files: {exc!r}")
+            else:
+                ls.watching = True
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @_guard(lambda: None)
