@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dockerarch.syntax import Instruction, parse
+from dockerarch.syntax import Instruction, Span, parse
 from tests.oracle import compare, needs_oracle
 from tests.strategies import dockerfiles, texts
 
@@ -234,3 +234,16 @@ def test_crlf_bom_and_no_final_newline() -> None:
     tree = parse(text)
     assert tree.bom and tree.to_source() == text
     assert tree.instructions[1].args == "b"
+
+
+def test_nothing_is_placed_at_the_start_of_the_file() -> None:
+    # An ONBUILD trigger stands on its wrapper's lines; an empty instruction or empty
+    # arguments stand where they are, not at offset 0.
+    tree = parse("FROM a\nONBUILD ONBUILD RUN x\nRUN\n\\\n")
+    onbuild, run, empty = tree.instructions[1:]
+    assert onbuild.inner is not None and onbuild.inner.inner is not None
+    assert onbuild.inner.span == onbuild.inner.inner.span == onbuild.span
+    assert onbuild.inner.end_line == onbuild.end_line
+    assert run.args_span == Span(run.span.start + 3, run.span.start + 3)
+    assert empty.keyword_span == Span(empty.span.start, empty.span.start)
+    assert empty.args_span == Span(empty.span.start, empty.span.start)

@@ -104,15 +104,20 @@ class _Logical:
         self.parts: list[str] = []
         self.segments: list[Segment] = []
         self.length = 0
+        self.anchor: int | None = None
 
     def add(self, text: str, start: int, end: int) -> None:
+        if self.anchor is None:
+            self.anchor = start
         if end > start:
             self.parts.append(text[start:end])
             self.segments.append(Segment(self.length, start, end - start))
             self.length += end - start
 
     def build(self) -> tuple[str, SourceMap]:
-        return "".join(self.parts), SourceMap(self.segments)
+        # An empty line (a lone continuation) still stands somewhere: where it starts.
+        segments = self.segments or [Segment(0, self.anchor or 0, 0)]
+        return "".join(self.parts), SourceMap(segments)
 
 
 def parse(text: str) -> Dockerfile:
@@ -352,10 +357,19 @@ class _Parser:
         full = Span(lines[first][0], end)
         hd = tuple(heredocs)
         if head.inner is not None and hd:
-            inner = replace(head.inner, heredocs=hd, span=full, end_line=i)
-            return head.instruction(full, i, errors=tuple(errors), inner=inner), i
-        ins = head.instruction(full, i, heredocs=hd, errors=tuple(errors), comments=tuple(comments))
+            trigger = replace(_placed(head.inner, full, i), heredocs=hd)
+            return head.instruction(full, i, errors=tuple(errors), inner=trigger), i
+        placed = None if head.inner is None else _placed(head.inner, full, i)
+        ins = head.instruction(
+            full, i, heredocs=hd, errors=tuple(errors), comments=tuple(comments), inner=placed
+        )
         return ins, i
+
+
+def _placed(trigger: Instruction, span: Span, end_line: int) -> Instruction:
+    """An ONBUILD trigger (and any trigger it wraps) given its wrapper's lines."""
+    inner = None if trigger.inner is None else _placed(trigger.inner, span, end_line)
+    return replace(trigger, span=span, end_line=end_line, inner=inner)
 
 
 class _Head(NamedTuple):
@@ -430,7 +444,7 @@ def _head(line: str, smap: SourceMap, escape: str, lineno: int) -> _Head:
             if err:
                 errors.append(err)
     if name == "ONBUILD" and args:
-        # The trigger's span is its wrapper's; heredocs, when it has any, are added later.
+        # The trigger's span is its wrapper's, set with its heredocs once they are read.
         inner = _head(args, args_map, escape, lineno).instruction(Span(0, 0), lineno)
         errors.extend(inner.errors)
     if name in ("ENV", "LABEL"):

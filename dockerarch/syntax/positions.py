@@ -152,4 +152,7 @@ class SourceMap:
             b = min(end, seg.logical + seg.length)
             if a < b:
                 out.append(Segment(a - start, seg.source + (a - seg.logical), b - a))
+        if not out:
+            # Empty, yet somewhere: where ``start`` is.
+            out.append(Segment(0, self.to_source(start), 0))
         return SourceMap(out)

@@ -27,10 +27,6 @@ def shifted(item: Item, delta: int, lines: int) -> Item:
 
 
 def _span(span: Span, delta: int) -> Span:
-    # The parser marks what has no place (an ONBUILD trigger's own span, an empty
-    # keyword's) with the empty span at 0; no moved item really starts there.
-    if not span.end:
-        return span
     return Span(span.start + delta, span.end + delta)
 
 
