@@ -46,7 +46,7 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
 
     for site in sites:
         for req, word_span in site.requirements:
-            if req.name is None or req.editable or req.url or req.constraint:
+            if req.name is None or not req.from_index:
                 continue
             formats = site.options.allowed_formats(req.name)
             if "source" not in formats:

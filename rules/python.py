@@ -227,7 +227,7 @@ def no_arm64_wheel(ctx: Context) -> Iterator[Diagnostic]:
 
     for site in sites:
         for req, word_span in site.requirements:
-            if req.name is None or req.editable or req.url or req.constraint:
+            if req.name is None or not req.from_index:
                 continue
             if pypi.x86_only(req.name):
                 continue  # DA503 says it better

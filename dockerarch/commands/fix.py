@@ -38,12 +38,13 @@ if TYPE_CHECKING:
     from dockerarch.fixer import ContextFile, Outcome
     from dockerarch.report import FileReport
 
-STYLES = ("stages", "inline")
-
 
 def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
+    # The fixer defines the styles; running this command imports it anyway.
+    from dockerarch.fixer import STYLES
+
     parser = subparsers.add_parser(
         "fix",
         help="fix Dockerfiles and CI files",

@@ -28,13 +28,15 @@ if TYPE_CHECKING:
     from dockerarch.readiness import FileReadiness, Unchecked
 
 FORMATS = ("html", "markdown")
-STYLES = ("stages", "inline")
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
+    # The fixer defines the styles; running this command imports it anyway.
+    from dockerarch.fixer import STYLES
+
     parser = subparsers.add_parser(
         "report",
         help="write a readiness report (HTML or Markdown)",

@@ -75,6 +75,11 @@ class PyRequirement:
     def span(self) -> Span:
         return Span(self.offset, self.end_offset)
 
+    @property
+    def from_index(self) -> bool:
+        """A named distribution pip fetches from an index (not a path, URL or constraint)."""
+        return self.name is not None and not (self.editable or self.url or self.constraint)
+
 
 @dataclass
 class IndexOptions:
