@@ -190,11 +190,7 @@ class IncrementalChecker:
         reduced_model = build_model(reduced)
         if len(reduced_model.stages) != len(kept):
             return None
-        for platform in self.settings.platforms:
-            # Which stages each platform builds is a fact about the whole file.
-            view = reduced_model.for_platform(platform)
-            view.__dict__["reachable"] = model.for_platform(platform).reachable
-        reduced_model.__dict__["lower_case"] = model.lower_case
+        reduced_model.take_file_facts(model, self.settings.platforms)
         partial_ctx = Context(
             reduced,
             reduced_model,

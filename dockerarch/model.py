@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -160,6 +161,14 @@ class Model:
         """Whether most keywords are written in lower case (new lines then follow suit)."""
         keywords = [ins.keyword for ins in self.tree.instructions]
         return sum(k.islower() for k in keywords) > sum(k.isupper() for k in keywords)
+
+    def take_file_facts(self, whole: Model, platforms: Iterable[Platform]) -> None:
+        """Use ``whole``'s facts about the whole file (the keyword case, which stages each
+        platform builds) for this model of a partial copy of it (dockerarch.incremental)."""
+        self.__dict__["lower_case"] = whole.lower_case
+        for platform in platforms:
+            view = self.for_platform(platform)
+            view.__dict__["reachable"] = whole.for_platform(platform).reachable
 
     @property
     def final(self) -> Stage | None:
