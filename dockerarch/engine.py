@@ -362,6 +362,7 @@ def check_text(
         active = active_rules(settings, rules)
         ctx.running = frozenset(r.code for r in active)
         found = run_rules(ctx, active)
+        ctx.model.release()
         return Result(path, tree, finish(tree, found, settings, active), ctx.notes, ctx.warnings)
 
 

@@ -154,6 +154,7 @@ class IncrementalChecker:
                 kept[key] = old
         self._kept = kept
         found.extend(stage_found)
+        model.release()
         diagnostics = finish(tree, found, self.settings, self._active)
         return Result(self.path, tree, diagnostics, ctx.notes, ctx.warnings)
 
@@ -202,6 +203,7 @@ class IncrementalChecker:
         )
         wanted = set(dirty)
         by_region = _by_region(run_rules(partial_ctx, self._stage_rules), regions)
+        reduced_model.release()
         return [d for i, found in by_region.items() if i in wanted for d in found]
 
 

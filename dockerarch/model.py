@@ -174,6 +174,14 @@ class Model:
     def final(self) -> Stage | None:
         return self.stages[-1] if self.stages else None
 
+    def release(self) -> None:
+        """Drop the per-platform views: they and what they cache refer back to the model,
+        and without those cycles the model is freed as soon as nobody holds it, not by
+        a garbage collection that has to scan every node first."""
+        for view in self._views.values():
+            view.cache.clear()
+        self._views.clear()
+
     def for_platform(self, platform: Platform) -> PlatformView:
         view = self._views.get(platform)
         if view is None:

@@ -35,15 +35,20 @@ def _maybe(span: Span | None, delta: int) -> Span | None:
 
 
 def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
-    json = ins.json
+    # Most instructions have no flags, heredocs, exec form, errors or comment lines:
+    # their empty tuples are kept as they are (a tail of a few hundred instructions
+    # moves on every keystroke in an editor).
+    json, flags, heredocs = ins.json, ins.flags, ins.heredocs
     return Instruction(
         span=_span(ins.span, delta),
         keyword=ins.keyword,
         keyword_span=_span(ins.keyword_span, delta),
         flags=tuple(
             Flag(f.name, f.value, f.text, _span(f.span, delta), _maybe(f.value_span, delta))
-            for f in ins.flags
-        ),
+            for f in flags
+        )
+        if flags
+        else flags,
         args=ins.args,
         args_map=SourceMap(
             [Segment(s.logical, s.source + delta, s.length) for s in ins.args_map.segments]
@@ -62,11 +67,15 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
                 _span(h.body_span, delta),
                 _maybe(h.terminator, delta),
             )
-            for h in ins.heredocs
-        ),
+            for h in heredocs
+        )
+        if heredocs
+        else heredocs,
         start_line=ins.start_line + lines,
         end_line=ins.end_line + lines,
         inner=None if ins.inner is None else _instruction(ins.inner, delta, lines),
-        errors=tuple((message, _span(s, delta)) for message, s in ins.errors),
-        comments=tuple(_span(s, delta) for s in ins.comments),
+        errors=tuple((message, _span(s, delta)) for message, s in ins.errors)
+        if ins.errors
+        else ins.errors,
+        comments=tuple(_span(s, delta) for s in ins.comments) if ins.comments else ins.comments,
     )
