@@ -144,6 +144,10 @@ def single_file(tmp: Path, repeat: int, tools: Sequence[Tool]) -> None:
         if available(tool):
             s = measure(tool.command([small]), repeat)
             print(f"  {tool.name:<20} {s.seconds * 1000:7.1f} ms {s.max_rss_mb:7.1f}MB")
+    # The floor under dockerarch's number: this interpreter starting and stopping, site
+    # processing of this environment (an editable install adds its finder) included.
+    floor = measure([sys.executable, "-c", "pass"], repeat)
+    print(f"  {'(python -c pass)':<20} {floor.seconds * 1000:7.1f} ms {floor.max_rss_mb:7.1f}MB")
 
 
 def by_size(files: list[Path], tmp: Path, repeat: int) -> None:

@@ -41,6 +41,23 @@ NOT_ON_A_HIT = (
     "dockerarch.shell",
     "dockerarch_rules",
 )
+#: What a ``pip install NAME==VERSION`` with no npm command and no download needs not: the
+#: npm readers and knowledge, the requirement/project/lock file readers and their parsers,
+#: the download scan and its naming table.
+NOT_FOR_A_PINNED_PIP_INSTALL = (
+    "dockerarch.npmsources",
+    "dockerarch.knowledge.npm",
+    "dockerarch.pysources.reqfile",
+    "dockerarch.pysources.project",
+    "dockerarch.pysources.poetry",
+    "dockerarch.pysources.lockgraph",
+    "dockerarch.pysources.locate",
+    "dockerarch.pysources.setuppy",
+    "libcst",
+    "yaml",
+    "dockerarch_rules.download_scan",
+    "dockerarch.knowledge.archnames",
+)
 
 
 def _loaded(project: Path, *args: str) -> set[str]:
@@ -71,6 +88,20 @@ def test_a_check_imports_only_its_own_command(project: Path) -> None:
     loaded = _loaded(project, "--no-cache", "Dockerfile")
     assert "dockerarch_rules" in loaded  # it did check
     assert _imported(loaded, NEVER) == []
+
+
+def test_a_pinned_pip_install_imports_no_readers_it_does_not_use(project: Path) -> None:
+    loaded = _loaded(project, "--no-cache", "Dockerfile")
+    assert "dockerarch.pysites" in loaded  # the pip install was read
+    assert "dockerarch_rules.downloads" in loaded
+    assert _imported(loaded, NOT_FOR_A_PINNED_PIP_INSTALL) == []
+
+
+def test_a_download_imports_the_download_scan(tmp_path: Path) -> None:
+    text = "FROM debian\nRUN curl -fsSLO https://go.dev/dl/go1.22.0.linux-amd64.tar.gz\n"
+    (tmp_path / "Dockerfile").write_text(text)
+    loaded = _loaded(tmp_path, "--no-cache", "Dockerfile")
+    assert {"dockerarch_rules.download_scan", "dockerarch.knowledge.archnames"} <= loaded
 
 
 def test_a_cache_hit_imports_no_checking_code(project: Path) -> None:
