@@ -58,14 +58,17 @@ def clear() -> None:
 
 def shifted(script: Script, delta: int) -> Script:
     """``script`` with every span moved by ``delta`` characters."""
+    # Empty tuples (most scripts have no probes, errors or assignments, most
+    # commands no prefix assignments) are kept as they are.
+    probes, errors = script.arch_probes, script.errors
     return Script(
-        commands=tuple(_command(c, delta) for c in script.commands),
-        assignments=tuple(_assignment(a, delta) for a in script.assignments),
-        arch_probes=tuple(
-            ArchProbe(p.kind, _span(p.span, delta), p.guard) for p in script.arch_probes
-        ),
+        commands=tuple([_command(c, delta) for c in script.commands]),
+        assignments=_assignments(script.assignments, delta),
+        arch_probes=tuple([ArchProbe(p.kind, _span(p.span, delta), p.guard) for p in probes])
+        if probes
+        else probes,
         arch_mappings=script.arch_mappings,
-        errors=tuple(_span(s, delta) for s in script.errors),
+        errors=tuple([_span(s, delta) for s in errors]) if errors else errors,
     )
 
 
@@ -76,26 +79,40 @@ def _span(span: Span, delta: int) -> Span:
 # Constructors rather than dataclasses.replace: this runs for every word of
 # every cached script, and replace() introspects the fields each time.
 def _word(w: Word, delta: int) -> Word:
-    pieces = tuple((text, _span(s, delta)) for text, s in w.literal_pieces)
-    return Word(w.text, w.value, _span(w.span, delta), pieces, w.expansions, w.per_arch)
+    span = w.span
+    moved = Span(span.start + delta, span.end + delta)
+    # A word that is one literal piece shares its span with that piece, in a
+    # fresh parse as here.
+    pieces = tuple(
+        [(text, moved if s is span else _span(s, delta)) for text, s in w.literal_pieces]
+    )
+    return Word(w.text, w.value, moved, pieces, w.expansions, w.per_arch)
 
 
-def _assignment(a: Assignment, delta: int) -> Assignment:
-    return Assignment(
-        a.name,
-        _word(a.value, delta),
-        _span(a.span, delta),
-        _span(a.name_span, delta),
-        a.guard,
-        a.probe_kinds,
+def _assignments(assignments: tuple[Assignment, ...], delta: int) -> tuple[Assignment, ...]:
+    if not assignments:
+        return assignments
+    return tuple(
+        [
+            Assignment(
+                a.name,
+                _word(a.value, delta),
+                _span(a.span, delta),
+                _span(a.name_span, delta),
+                a.guard,
+                a.probe_kinds,
+            )
+            for a in assignments
+        ]
     )
 
 
 def _command(c: Command, delta: int) -> Command:
+    name = c.name
     return Command(
-        _word(c.name, delta) if c.name is not None else None,
-        tuple(_word(w, delta) for w in c.args),
-        tuple(_assignment(a, delta) for a in c.env),
+        None if name is None else _word(name, delta),
+        tuple([_word(w, delta) for w in c.args]),
+        _assignments(c.env, delta),
         _span(c.span, delta),
         c.guard,
         c.in_substitution,

@@ -129,6 +129,7 @@ def guarded(arches: Sequence[str], command: str) -> str:
 
 _CARGO_BUILDS = frozenset({"build", "install", "rustc", "run", "test", "bench"})
 _GO_BUILDS = frozenset({"build", "install", "run", "test", "generate"})
+_TOOLS = frozenset({"configure", "make", "gmake", "cmake", "cargo", "go", "gem"})
 
 
 def tool_builds(ctx: Context) -> list[SourceBuild]:
@@ -145,21 +146,25 @@ def _stage_tool_builds(ctx: Context, view: PlatformView, stage: Stage) -> Iterat
     env = stage_env(view, stage, ctx.context_dir)
     own = {id(ins) for ins in stage.body}
     for ins, cmd in env.commands():
-        if id(ins) not in own or cmd.name is None or cmd.name.value is None:
+        name = cmd.name
+        if name is None or name.value is None or id(ins) not in own:
             continue
-        found = _tool_needs(cmd, view.env_before(ins))
+        found = _tool_needs(cmd, name.value, view, ins)
         if found is not None:
             what, needs = found
-            yield SourceBuild(what, "", ins, cmd, cmd.name.span, None, needs, env)
+            yield SourceBuild(what, "", ins, cmd, name.span, None, needs, env)
 
 
-def _tool_needs(cmd: Command, env: dict[str, str | None]) -> tuple[str, BuildNeeds] | None:
-    assert cmd.name is not None and cmd.name.value is not None
-    path = cmd.name.value
+def _tool_needs(
+    cmd: Command, path: str, view: PlatformView, ins: Instruction
+) -> tuple[str, BuildNeeds] | None:
     prog = posixpath.basename(path)
+    # Nearly every command is something else: answer those before looking at the arguments.
+    if prog not in _TOOLS:
+        return None
     args = [w.value or "" for w in cmd.args]
-    if prog == "configure" and "/" in path:
-        return path, BuildNeeds(("cc", "make"))
+    if prog == "configure":
+        return (path, BuildNeeds(("cc", "make"))) if "/" in path else None
     if prog in ("make", "gmake"):
         return " ".join([prog, *args[:1]]), BuildNeeds(("make",))
     if prog == "cmake":
@@ -171,7 +176,10 @@ def _tool_needs(cmd: Command, env: dict[str, str | None]) -> tuple[str, BuildNee
         # rustc links through the system C compiler.
         return f"cargo {args[0]}", BuildNeeds(("cc", "rust"))
     if prog == "go" and args[:1] and args[0] in _GO_BUILDS:
-        cgo = {a.name: a.value.value for a in cmd.env}.get("CGO_ENABLED", env.get("CGO_ENABLED"))
+        prefix = {a.name: a.value.value for a in cmd.env}
+        # The Dockerfile's scope is looked up only here: it is not free, and rarely needed.
+        env = prefix if "CGO_ENABLED" in prefix else view.env_before(ins)
+        cgo = env.get("CGO_ENABLED")
         return (f"go {args[0]} (CGO_ENABLED=1)", BuildNeeds(("cc",))) if cgo == "1" else None
     if prog == "gem" and args[:1] == ["install"]:
         return _gem(args[1:])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -98,9 +99,6 @@ class StageEnv:
     stage: Stage
     context_dir: Path | None
     notes: list[str] = field(default_factory=list)
-    _pythons: dict[int, tuple[tuple[int, int] | None, str]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
 
     @property
     def arch(self) -> str:
@@ -206,33 +204,38 @@ class StageEnv:
 
     def python_before(self, offset: int) -> tuple[tuple[int, int] | None, str]:
         """The Python pip runs under at ``offset``, and where that comes from."""
-        # Asked for the same install by every Python rule.
-        found = self._pythons.get(offset)
-        if found is None:
-            found = self._pythons[offset] = self._python_before(offset)
-        return found
+        # The commands before ``offset`` are those before the first one at or after it:
+        # with ``reach`` the running maximum of their starts, how many reach below it.
+        reach, pythons = self._pythons
+        return pythons[bisect_left(reach, offset)]
 
-    def _python_before(self, offset: int) -> tuple[tuple[int, int] | None, str]:
+    @cached_property
+    def _pythons(self) -> tuple[list[int], list[tuple[tuple[int, int] | None, str]]]:
+        """``reach[i]``: the furthest start among the first ``i + 1`` commands; ``pythons[i]``:
+        the Python after the first ``i`` commands. Every Python rule asks at its own
+        offsets, so the commands are walked once, not once per question."""
         base = self.base
         version = base.python if base else None
         reason = base.python_source if base and version else "unknown base image Python"
+        reach: list[int] = []
+        pythons = [(version, reason)]
         for _, cmd in self.commands():
-            if cmd.span.start >= offset:
-                break
+            reach.append(max(cmd.span.start, reach[-1]) if reach else cmd.span.start)
             words = [w.value or "" for w in cmd.words]
             tool = distros.python_from_tool(words)
             if tool:
                 version, reason = tool, f"installed by `{' '.join(words[:4])}`"
-                continue
-            found = package_install(cmd)
-            if found and base and version is None:
-                v = distros.python_from_install(found[0], list(found[1]), base)
-                if v is None and any(p.startswith("python3") for p in found[1]):
-                    # python3-pip, python3-dev, python3-venv pull in the default python3.
-                    v = base.apt_python
-                if v:
-                    version, reason = v, f"{found[0]} installs python{v[0]}.{v[1]}"
-        return version, reason
+            elif base and version is None:
+                found = package_install(cmd)
+                if found:
+                    v = distros.python_from_install(found[0], list(found[1]), base)
+                    if v is None and any(p.startswith("python3") for p in found[1]):
+                        # python3-pip, python3-dev, python3-venv pull in the default python3.
+                        v = base.apt_python
+                    if v:
+                        version, reason = v, f"{found[0]} installs python{v[0]}.{v[1]}"
+            pythons.append((version, reason))
+        return reach, pythons
 
     @cached_property
     def copies(self) -> list[CopyEntry]:

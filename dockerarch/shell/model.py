@@ -129,6 +129,10 @@ class Command:
     span: Span
     guard: Guard = EVERYWHERE
     in_substitution: bool = False
+    # Set once effective() found no wrapper to remove (most commands): rules ask
+    # again for every command they look at. A flag, not the answer, so the
+    # command does not refer to itself.
+    _unwrapped: bool = field(default=False, init=False, repr=False, compare=False)
 
     @property
     def words(self) -> tuple[Word, ...]:
@@ -138,11 +142,12 @@ class Command:
         """The command with wrappers (``sudo``, ``env [-i] [VAR=x]``, ``nice``,
         ``time``, ``exec``, ``command``, ``nohup``) removed; ``env``'s
         assignments join :attr:`env`."""
-        # Rules call this for every command they look at, and most commands start
-        # with no wrapper: answer those without copying the words.
+        if self._unwrapped:
+            return self
         first = self.name if self.name is not None else (self.args[0] if self.args else None)
         name = first.value if first is not None else None
         if name is None or name[name.rfind("/") + 1 :] not in _OPTS_WITH_ARG:
+            object.__setattr__(self, "_unwrapped", True)
             return self
         words = list(self.words)
         env = list(self.env)
@@ -153,6 +158,7 @@ class Command:
                 break
             i = j
         if i == 0 or i >= len(words):
+            object.__setattr__(self, "_unwrapped", True)
             return self
         return replace(self, name=words[i], args=tuple(words[i + 1 :]), env=tuple(env))
 
