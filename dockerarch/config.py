@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from dockerarch.discover import GlobSet
 from dockerarch.engine import Settings
 from dockerarch.fileio import FileError, read_source
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform, normalize_arch
+from dockerarch.records import record
 
 CONFIG_NAMES = (".dockerarch.toml", "pyproject.toml", "setup.cfg")
 KEYS = (
@@ -52,7 +53,7 @@ class ConfigError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@record
 class Selection:
     """One layer of rule selection."""
 
@@ -61,7 +62,7 @@ class Selection:
     ignore: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class FileConfig:
     """What one configuration file says; None or empty = not set there."""
 
@@ -79,7 +80,7 @@ class FileConfig:
     cache_dir: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Overrides:
     """What the command line sets; None = not given."""
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 
 
@@ -30,7 +31,7 @@ class Applicability(enum.Enum):
     DISPLAY_ONLY = "display-only"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Edit:
     """Replace ``span`` of a file's text with ``content``.
 
@@ -43,7 +44,7 @@ class Edit:
     path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PlatformVariant:
     """What each target architecture should build in place of whole instructions.
 
@@ -61,7 +62,7 @@ class PlatformVariant:
     by_arch: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Fix:
     message: str
     edits: tuple[Edit, ...]
@@ -71,7 +72,7 @@ class Fix:
     variants: tuple[PlatformVariant, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ExternalLocation:
     """A place in another file of the build context (1-based, inclusive start)."""
 
@@ -82,7 +83,7 @@ class ExternalLocation:
     end_column: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Diagnostic:
     code: str
     message: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from dockerarch.records import record
 
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv"})
 PATTERNS = "Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile, Containerfile, Containerfile.*"
@@ -23,7 +24,7 @@ def is_dockerfile_name(name: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@record
 class DiscoveryError:
     path: Path
     problem: str

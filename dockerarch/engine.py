@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockerarch.diagnostics import Diagnostic, ExternalLocation, Fix, Severity
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Fix", "Fix safety"
 DOCS_URL = "https://github.com/dockerarch/dockerarch/blob/main/docs/rules.md#{code}"
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     code: str
     name: str

@@ -11,8 +11,9 @@ import codecs
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+
+from dockerarch.records import record
 
 # UTF-32 first: its little-endian BOM starts with UTF-16's.
 _WIDE_BOMS = (
@@ -42,7 +43,7 @@ class FileChangedError(FileError):
     """The file changed on disk after it was read; writing would lose that change."""
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     path: Path
     text: str

@@ -28,6 +28,7 @@ from dockerarch.diagnostics import Applicability, Diagnostic, Edit, PlatformVari
 from dockerarch.engine import Result
 from dockerarch.fileio import FileError, read_source
 from dockerarch.model import build_model
+from dockerarch.records import record
 from dockerarch.restructure import restructure
 from dockerarch.syntax import Span
 
@@ -93,7 +94,7 @@ def read_context_file(path: Path) -> ContextFile:
     return ContextFile(path, source.text[1:] if bom else source.text, bom, source.mtime_ns)
 
 
-@dataclass(frozen=True)
+@record
 class Applied:
     """One fix made: its rule code and message, and the round it was made in."""
 
@@ -129,7 +130,7 @@ class Outcome:
         return self.source != self.original or bool(self.files)
 
 
-@dataclass(frozen=True)
+@record
 class _Group:
     """Edits that apply together or not at all: one fix, or one restructuring."""
 

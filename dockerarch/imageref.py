@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from dockerarch.platforms import normalize_arch
+from dockerarch.records import record
 
 DEFAULT_REGISTRY = "docker.io"
 # Older clients and docs spell the Hub these ways; they name the same registry.
@@ -46,7 +46,7 @@ _TAG_ARCH_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ImageRef:
     """A normalised image reference: ``docker.io/library/python:3.12`` and friends."""
 

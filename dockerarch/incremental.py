@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from dockerarch.diagnostics import Diagnostic, Edit, PlatformVariant
@@ -37,6 +37,7 @@ from dockerarch.engine import (
     run_rules,
 )
 from dockerarch.model import Model, build_model
+from dockerarch.records import record
 from dockerarch.syntax import Dockerfile, parse
 from dockerarch.syntax.parser import reparse
 from dockerarch.syntax.positions import Span
@@ -51,7 +52,7 @@ _LINE_BODY = re.compile(r"[^\r\n]+")
 _Key = tuple[tuple[tuple[str, int, int], ...], tuple[bool, ...]]
 
 
-@dataclass(frozen=True)
+@record
 class _Kept:
     #: Where the stage started when ``found`` was computed.
     start: int

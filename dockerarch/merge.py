@@ -44,12 +44,12 @@ a different order in two files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import count
 
 from dockerarch.model import Model, Stage, build_model
 from dockerarch.platforms import Platform
+from dockerarch.records import record
 from dockerarch.render import RenderError, check_buildable, equivalent, render, stage_regions
 from dockerarch.syntax import Dockerfile, Instruction, Span, parse
 
@@ -67,7 +67,7 @@ class MergeError(ValueError):
         self.problem = problem
 
 
-@dataclass(frozen=True)
+@record
 class MergeInput:
     platform: Platform
     text: str
@@ -75,7 +75,7 @@ class MergeInput:
     label: str
 
 
-@dataclass(frozen=True)
+@record
 class _Element:
     """An instruction with the text that carries it (comments above it included)."""
 
@@ -84,7 +84,7 @@ class _Element:
     ins: Instruction
 
 
-@dataclass(frozen=True)
+@record
 class _StageData:
     key: str
     name: str | None
@@ -92,7 +92,7 @@ class _StageData:
     elements: list[_Element]
 
 
-@dataclass(frozen=True)
+@record
 class _Doc:
     input: MergeInput
     tree: Dockerfile
@@ -104,7 +104,7 @@ class _Doc:
         return self.tree.text[span.start : span.end]
 
 
-@dataclass(frozen=True)
+@record
 class _Segment:
     equal: bool
     #: Platform index -> element range [lo, hi) of that platform's stage.

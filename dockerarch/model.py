@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from dockerarch.expand import Env, expand
 from dockerarch.platforms import Platform, normalize_arch
+from dockerarch.records import record
 from dockerarch.syntax import Dockerfile, Flag, Instruction, KeyValue, Word
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def arch_in_name(name: str) -> str | None:
     return normalize_arch(m.group(1).replace("-", "_")) if m else None
 
 
-@dataclass(frozen=True)
+@record
 class ArgDecl:
     name: str
     #: The default as written (unexpanded), None when there is none.

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dockerarch.pysources.files import ContextError, read_text_in_root
+from dockerarch.records import record
 from dockerarch.syntax.positions import LineIndex, Position
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class NpmDependency:
     """One package named by a command or a file.
 
@@ -54,7 +55,7 @@ class NpmDependency:
     has_install_script: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class NpmCommand:
     """An install command of npm, yarn or pnpm.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dockerarch.records import record
 
 # uname -m, dpkg, apk and release-asset spellings, folded to BuildKit's TARGETARCH.
 _ARCH_ALIASES = {
@@ -36,7 +36,7 @@ def normalize_arch(name: str) -> str | None:
     return _ARCH_ALIASES.get(name.lower())
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@record(slots=True, order=True)
 class Platform:
     """An OCI platform such as ``linux/arm64`` or ``linux/arm/v7``."""
 

@@ -24,6 +24,7 @@ from dockerarch.pysources.model import (
 )
 from dockerarch.pysources.pip import PipInstall, pip_install_args
 from dockerarch.pysources.selection import Selection, local_project, project_command, selected
+from dockerarch.records import record
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
@@ -33,7 +34,7 @@ _PROJECT_NAMES = frozenset({"pyproject.toml", "setup.py", "setup.cfg"})
 # file: a plain `pip install NAME` needs none of them.
 
 
-@dataclass(frozen=True)
+@record
 class PipSite:
     """One ``pip install`` (or ``poetry install``, ``uv sync``, ``pipenv install``) and what
     it installs.

@@ -8,7 +8,6 @@ snapshot or, with ``--online``, the package index.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import Version
@@ -19,6 +18,7 @@ from dockerarch.knowledge.pypi import Libc
 from dockerarch.pysites import PipSite
 from dockerarch.pysources import PyRequirement
 from dockerarch.pysources.markers import marker_holds
+from dockerarch.records import record
 from dockerarch.stageenv import StageEnv, stage_env
 
 
@@ -70,7 +70,7 @@ def pypi_provider(ctx: Context, req: PyRequirement) -> pypi.Provider | None:
     return online
 
 
-@dataclass(frozen=True)
+@record
 class PlatformAnswer:
     """The wheel answer for one requirement on one target platform, with what it assumed."""
 

@@ -27,13 +27,13 @@ import enum
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockerarch.diagnostics import Applicability, Severity
 from dockerarch.engine import Result, Settings, check_text
 from dockerarch.fixer import Outcome, Style, fix_source
 from dockerarch.fixer import unified_diff as fixer_diff
+from dockerarch.records import record
 from dockerarch.report import FileReport, Options, display_path, located
 
 #: Category of a finding whose rule is not installed (a pack removed since).
@@ -51,7 +51,7 @@ class Status(enum.Enum):
         return (Status.READY, Status.NEEDS_FIXES, Status.BLOCKED).index(self)
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """A diagnostic as the report shows it, its cause's place resolved."""
 
@@ -94,7 +94,7 @@ def status(findings: Iterable[Finding], platform: str, fix: FixPreview | None = 
     return Status.BLOCKED
 
 
-@dataclass(frozen=True)
+@record
 class FixPreview:
     """What ``dockerarch fix --unsafe-fixes`` would do to one Dockerfile."""
 
@@ -120,7 +120,7 @@ class FixPreview:
         return bool(self.files)
 
 
-@dataclass(frozen=True)
+@record
 class FileReadiness:
     name: str
     #: The repository holding the file (the nearest directory with ``.git``), as shown; None
@@ -145,7 +145,7 @@ class FileReadiness:
         return Counter(f.category for f in self.findings)
 
 
-@dataclass(frozen=True)
+@record
 class Unchecked:
     """An input that could not be read or checked, and why."""
 
@@ -153,7 +153,7 @@ class Unchecked:
     problem: str
 
 
-@dataclass(frozen=True)
+@record
 class Readiness:
     files: tuple[FileReadiness, ...]
     unchecked: tuple[Unchecked, ...] = ()
@@ -271,7 +271,7 @@ def preview(name: str, outcome: Outcome, cwd: Path, platforms: tuple[str, ...]) 
     )
 
 
-@dataclass(frozen=True)
+@record
 class Diff:
     name: str
     text: str

@@ -42,6 +42,7 @@ import tree_sitter as ts
 from dockerarch.expand import expand, references
 from dockerarch.model import Model, PlatformView, Stage, build_model
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
+from dockerarch.records import record
 from dockerarch.shell.arch import EMPTY, Pred, Sym
 from dockerarch.shell.evaluate import Evaluator, statements
 from dockerarch.shell.model import ARCHES, ProbeKind
@@ -248,7 +249,7 @@ def _run_edits(view: PlatformView, ins: Instruction, platform: Platform) -> list
     return [(smap.span_to_source(e.start, e.end), e.text) for e in pruned]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ScriptEdit:
     """Replace ``[start, end)`` of the script text with ``text``."""
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 
 from dockerarch.diagnostics import Edit, PlatformVariant
 from dockerarch.model import Model, Stage
+from dockerarch.records import record
 from dockerarch.syntax import Instruction, Span
 
 _LONE_LF = re.compile(r"(?<!\r)\n")
@@ -36,7 +36,7 @@ _DIGITS = re.compile(r"\d+\Z")
 _MOUNT_FROM = re.compile(r"(?:^|,)\s*from=(\d+)\s*(?=,|$)")
 
 
-@dataclass(frozen=True)
+@record
 class _Split:
     stage: Stage
     variants: tuple[PlatformVariant, ...]

@@ -30,7 +30,6 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +43,7 @@ from dockerarch.diagnostics import (
     PlatformVariant,
     Severity,
 )
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def decode_diagnostic(data: Mapping[str, Any]) -> Diagnostic:
     )
 
 
-@dataclass(frozen=True)
+@record
 class CachedResult:
     """A check result without its syntax tree (see :func:`text_tree`)."""
 

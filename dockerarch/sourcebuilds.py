@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from dockerarch.diagnostics import ExternalLocation
 from dockerarch.engine import Context
 from dockerarch.knowledge import builddeps
 from dockerarch.knowledge.builddeps import BuildNeeds
 from dockerarch.model import PlatformView, Stage
+from dockerarch.records import record
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class SourceBuild:
     """One command compiling on one platform."""
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from dockerarch.expand import expand
 from dockerarch.knowledge import builddeps, distros
 from dockerarch.model import PlatformView, Stage
+from dockerarch.records import record
 from dockerarch.shell.model import Command, Word
 from dockerarch.syntax import Instruction
 
@@ -73,7 +74,7 @@ _VALUE_OPTIONS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class PackageInstall:
     manager: str
     packages: tuple[str, ...]
@@ -84,7 +85,7 @@ class PackageInstall:
     partial: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class CopyEntry:
     """A COPY/ADD from the build context: sources (context-relative) to a path."""
 

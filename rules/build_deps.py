@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import reduce
 
 from dockerarch_rules.npm import npm_answers, npm_sites
@@ -20,6 +19,7 @@ from dockerarch.diagnostics import (
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import builddeps
 from dockerarch.knowledge.builddeps import BuildNeeds, Ecosystem
+from dockerarch.records import record
 from dockerarch.sourcebuilds import SourceBuild, guarded, install_command, lacking, tool_builds
 from dockerarch.syntax import Instruction, Span
 
@@ -112,7 +112,7 @@ def _npm_builds(ctx: Context) -> Iterator[SourceBuild]:
                 )
 
 
-@dataclass(frozen=True)
+@record
 class _Gap:
     """What one platform lacks for the source builds of one instruction."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockerarch_rules.toolchain import (
     X86,
@@ -22,6 +21,7 @@ from dockerarch.diagnostics import Applicability, Diagnostic, Fix, PlatformVaria
 from dockerarch.engine import Context, rule
 from dockerarch.model import Stage
 from dockerarch.platforms import normalize_arch
+from dockerarch.records import record
 from dockerarch.shell import Command, Guard, Word
 from dockerarch.syntax import Instruction, Span
 
@@ -54,7 +54,7 @@ _X86_FLAG = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record
 class _Found:
     text: str
     span: Span
@@ -259,7 +259,7 @@ def triple_for(triple: str, arch: str) -> str:
     return cpu + rest
 
 
-@dataclass(frozen=True)
+@record
 class _Pinned:
     stage: Stage
     instruction: Instruction

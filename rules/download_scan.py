@@ -34,6 +34,7 @@ from dockerarch.knowledge.archnames import (
 )
 from dockerarch.model import PlatformView, Stage, arch_in_name
 from dockerarch.platforms import Platform
+from dockerarch.records import record
 from dockerarch.shell.model import Assignment, Command, Guard, Script, Word
 from dockerarch.syntax import Instruction, KeyValue, Span
 
@@ -56,7 +57,7 @@ _SUM_TOOLS = frozenset(
 _MAX_DEPTH = 4
 
 
-@dataclass(frozen=True)
+@record
 class _Site:
     """One hard-coded spelling: where it is written and the download it names."""
 
@@ -68,7 +69,7 @@ class _Site:
     quoted: bool
 
 
-@dataclass(frozen=True)
+@record
 class _Def:
     """Where a variable a download uses gets its value."""
 
@@ -85,7 +86,7 @@ class _Def:
     value: str
 
 
-@dataclass(frozen=True)
+@record
 class _Target:
     """Which target platforms a download wrongly runs for."""
 

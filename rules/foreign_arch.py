@@ -5,7 +5,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ from dockerarch.engine import Context, rule
 from dockerarch.expand import references
 from dockerarch.model import Stage
 from dockerarch.platforms import Platform, normalize_arch
+from dockerarch.records import record
 from dockerarch.shell.model import EVERYWHERE, Command, Guard
 from dockerarch.shell.model import Word as ShellWord
 from dockerarch.syntax import Instruction, LineIndex, Span
@@ -93,7 +93,7 @@ def _last_span(word: ShellWord, needle: str) -> Span | None:
     return found[-1] if found else None
 
 
-@dataclass(frozen=True)
+@record
 class _Foreign:
     span: Span
     #: TARGETARCH of the foreign architecture, and how the command spells it.
@@ -155,7 +155,7 @@ def _package_findings(cmd: Command) -> Iterator[_Foreign]:
                 )
 
 
-@dataclass(frozen=True)
+@record
 class _SourceArch:
     """The arch list of one APT source, at ``start`` in the text scanned."""
 

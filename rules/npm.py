@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.model import Stage
+from dockerarch.records import record
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
@@ -35,7 +35,7 @@ _LOCKFILES = {
 _PROJECT_DIR_OPTIONS = {"npm": ("--prefix", "-C"), "yarn": ("--cwd",), "pnpm": ("-C", "--dir")}
 
 
-@dataclass(frozen=True)
+@record
 class NpmDep:
     """One package an install command asks for, and where to point at it."""
 
@@ -47,7 +47,7 @@ class NpmDep:
     """Index into ``NpmSite.command.words`` of a command-line package."""
 
 
-@dataclass(frozen=True)
+@record
 class NpmSite:
     """One ``npm``/``yarn``/``pnpm`` install and the packages it installs."""
 
@@ -219,7 +219,7 @@ def npm_provider(ctx: Context) -> NpmKnowledgeProvider | None:
     return provider
 
 
-@dataclass(frozen=True)
+@record
 class NpmAnswer:
     """How one dependency installs on one target platform."""
 

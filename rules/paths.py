@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockerarch_rules.platform_args import insert_lines
@@ -13,6 +12,7 @@ from dockerarch.diagnostics import Applicability, Diagnostic, Edit, Fix, Severit
 from dockerarch.engine import Context, rule
 from dockerarch.model import Stage, arch_in_name
 from dockerarch.platforms import Platform, normalize_arch
+from dockerarch.records import record
 from dockerarch.shell.model import EVERYWHERE, Guard
 from dockerarch.shell.model import Word as ShellWord
 from dockerarch.stageenv import stage_env
@@ -53,7 +53,7 @@ _DPKG = {"arm": "armhf", "386": "i386", "ppc64le": "ppc64el"} | {
 _PATH_INSTRUCTIONS = frozenset({"COPY", "ADD", "WORKDIR"})
 
 
-@dataclass(frozen=True)
+@record
 class ArchInPath:
     """An architecture named inside a path."""
 
@@ -120,7 +120,7 @@ def word_hits(word: ShellWord) -> Iterator[ArchInPath]:
         yield from arch_in_paths(piece, span.start)
 
 
-@dataclass(frozen=True)
+@record
 class _Site:
     hit: ArchInPath
     instruction: Instruction

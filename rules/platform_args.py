@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.expand import references
 from dockerarch.model import PLATFORM_ARGS, Model, PlatformView, Stage
+from dockerarch.records import record
 from dockerarch.syntax import Dockerfile, Instruction, Span
 
 # A whole variable name after ``$`` or ``${`` (``$TARGETARCHX`` is TARGETARCHX); the
@@ -26,7 +26,7 @@ _HEREDOC_MARKER = re.compile(r"(?<!\d)\d*<<-?\S+")
 _SHELL = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
 
 
-@dataclass(frozen=True)
+@record
 class ArgUse:
     """One reference to a platform ARG that gets expanded."""
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockerarch_rules.foreign_arch import build_platform_stage
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.model import Stage
+from dockerarch.records import record
 from dockerarch.shell.arch import probe_kind
 from dockerarch.shell.model import Command, Script
 from dockerarch.shell.model import Word as ShellWord
@@ -65,7 +65,7 @@ def _probe(cmd: Command) -> bool:
     return False
 
 
-@dataclass(frozen=True)
+@record
 class _Probe:
     command: Command
     #: The probe's answer decides what a cross-compile targets.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from dockerarch_rules.build_deps import fixed_by_build_deps
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import builddeps
+from dockerarch.records import record
 from dockerarch.syntax import Span
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _external(req: PyRequirement) -> ExternalLocation | None:
     return ExternalLocation(req.file, req.line, req.column, req.end_line, req.end_column)
 
 
-@dataclass(frozen=True)
+@record
 class _WheelGap:
     """A requirement with wheels for some targets and none for others."""
 

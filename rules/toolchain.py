@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockerarch_rules.platform_args import insert_lines
@@ -17,6 +16,7 @@ from dockerarch.diagnostics import Edit
 from dockerarch.engine import Context
 from dockerarch.expand import references
 from dockerarch.model import Stage, arch_in_name
+from dockerarch.records import record
 from dockerarch.shell import EVERYWHERE, Assignment, Command, Guard, Word
 from dockerarch.syntax import Instruction, KeyValue, Span
 
@@ -24,7 +24,7 @@ from dockerarch.syntax import Instruction, KeyValue, Span
 X86 = frozenset({"amd64", "386"})
 
 
-@dataclass(frozen=True)
+@record
 class Setting:
     """``NAME=value`` from ENV, an ARG default, or a shell assignment in RUN.
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockerarch.commands._common import STDIN, Problems
+from dockerarch.records import record
 
 if TYPE_CHECKING:
     from dockerarch.discover import Excluded
@@ -58,7 +58,7 @@ def ci_files(directories: list[Path], named: list[Path], excluded: Excluded) -> 
             yield path
 
 
-@dataclass(frozen=True)
+@record
 class CiFile:
     """A CI file to work on, with its settings; DA801 is enabled for it."""
 

@@ -9,9 +9,10 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from dockerarch.records import record
 
 if TYPE_CHECKING:
     from dockerarch.config import FileConfig, Overrides, Resolver
@@ -139,7 +140,7 @@ def overrides(args: argparse.Namespace) -> Overrides:
     )
 
 
-@dataclass(frozen=True)
+@record
 class Input:
     """One Dockerfile to work on, read, with its settings."""
 

@@ -8,7 +8,6 @@ import gc
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -20,6 +19,7 @@ from dockerarch.commands._common import (
     error,
     iter_inputs,
 )
+from dockerarch.records import record
 
 if TYPE_CHECKING:
     from dockerarch.engine import Result, Rule, Settings
@@ -146,7 +146,7 @@ def _output(args: argparse.Namespace, reports: list[FileReport], problems: Probl
 PARALLEL_MIN = 8
 
 
-@dataclass(frozen=True)
+@record
 class _Job:
     text: str
     settings: Settings
@@ -156,7 +156,7 @@ class _Job:
     key: str | None
 
 
-@dataclass(frozen=True)
+@record
 class _Crash:
     summary: str
     trace: str

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+from dockerarch.records import record
 
 #: The architectures the table knows spellings for, in TARGETARCH names.
 ARCHES = ("amd64", "arm64")
@@ -31,7 +32,7 @@ _OTHER_OS = re.compile(
 _USUAL_ARM64 = {"amd64": "arm64", "x86_64": "aarch64", "x86-64": "aarch64", "x64": "arm64"}
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ArchNaming:
     """One project's spelling of the architectures in its download names."""
 
@@ -52,7 +53,7 @@ class ArchNaming:
         return arch in self.spelling
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _Row:
     pattern: re.Pattern[str]
     amd64: str

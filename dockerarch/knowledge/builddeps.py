@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
+
+from dockerarch.records import record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,7 +43,7 @@ __all__ = [
 Ecosystem = Literal["pypi", "npm", "gem"]
 
 
-@dataclass(frozen=True)
+@record
 class BuildNeeds:
     """Capabilities a build needs, in install order, plus upstream's own install lines."""
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from dockerarch.records import record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +38,7 @@ _WINDOWS_TOKENS = ("windowsservercore", "nanoserver", "ltsc", "1809", "20h2")
 _VERSION_RE = re.compile(r"\d+(?:\.\d+)*")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BaseEnv:
     """What an image offers a ``RUN`` step before anything is installed."""
 

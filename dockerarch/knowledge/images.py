@@ -16,12 +16,12 @@ import json
 import threading
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from dockerarch.imageref import DEFAULT_REGISTRY, ImageRef, parse_image_ref
 from dockerarch.platforms import Platform
+from dockerarch.records import record
 
 _DATA = resources.files("dockerarch.knowledge").joinpath("data")
 _SNAPSHOT_FILE = "official_images.zip"
@@ -63,7 +63,7 @@ def _arm_level(variant: str) -> int:
     return int(variant[1:]) if variant[1:].isdigit() else 0
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ImagePlatforms:
     """The platforms one image tag is published for, and where that fact comes from."""
 
@@ -136,7 +136,7 @@ def _official() -> _OfficialSnapshot:
     return _OfficialSnapshot(_DATA.joinpath(_SNAPSHOT_FILE).read_bytes())
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _VendorRow:
     pattern: str
     platforms: frozenset[str]

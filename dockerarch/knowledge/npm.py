@@ -17,12 +17,13 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any, Protocol
 
 from dockerarch.platforms import normalize_arch
+from dockerarch.records import record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,7 +82,7 @@ _PARTIAL_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class SemVer:
     """A semantic version; ordering follows semver 2.0 precedence (build metadata ignored)."""
 
@@ -123,7 +124,7 @@ class SemVer:
         return core + ("-" + ".".join(str(p) for p in self.prerelease) if self.prerelease else "")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _Comparator:
     op: str  # one of "<", "<=", ">", ">=", "="
     version: SemVer
@@ -425,7 +426,7 @@ def _expand_keys(patterns: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PlatformPackage:
     """A per-platform optional dependency (``@img/sharp-linux-arm64``) and where it installs."""
 
@@ -459,7 +460,7 @@ def _allowed(values: Sequence[str], value: str) -> bool:
     return bool(negated) and len(negated) == len(values) and value not in negated
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class VersionFacts:
     """What the install of one version does on each linux platform.
 
@@ -505,7 +506,7 @@ class VersionFacts:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Note:
     """Why a curated rule says what it says."""
 
@@ -513,7 +514,7 @@ class Note:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PackageRecord:
     name: str
     dist_tags: Mapping[str, str]
@@ -639,7 +640,7 @@ def prebuilds_from_listing(paths: Iterable[str]) -> dict[str, bool | None]:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CuratedRule:
     versions: str
     reason: str
@@ -781,7 +782,7 @@ def is_native(facts: VersionFacts) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class AddonAnswer:
     """What installing ``name@resolved_version`` does on one linux platform.
 

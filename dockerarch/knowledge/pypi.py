@@ -17,7 +17,6 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol, TypeAlias, overload
 
@@ -33,6 +32,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from dockerarch.platforms import normalize_arch
+from dockerarch.records import record
 
 __all__ = [
     "SNAPSHOT_FORMAT",
@@ -90,7 +90,7 @@ class WheelAnswer(enum.Enum):
     UNKNOWN = "unknown-package"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class FileEntry:
     """One file of an index's project page (PEP 503 / PEP 691)."""
 
@@ -99,7 +99,7 @@ class FileEntry:
     requires_python: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Release:
     """What the wheel decision needs to know about one version of a project."""
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from lsprotocol import types
@@ -24,6 +23,7 @@ from dockerarch.fixer import ContextFile, Outcome, fix_source
 from dockerarch.lsp.convert import file_uri, fix_from_data
 from dockerarch.lsp.edits import FileEdits, text_edits, workspace_edit
 from dockerarch.lsp.positions import DocumentIndex
+from dockerarch.records import record
 from dockerarch.suppressions import find_suppressions
 from dockerarch.syntax import Dockerfile, Span
 
@@ -32,7 +32,7 @@ FIX_ALL_TITLE = "dockerarch: fix all auto-fixable problems"
 _INDENT = re.compile(r"[ \t]*")
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """The document code actions are asked for, and how to reach its build context."""
 

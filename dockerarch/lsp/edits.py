@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from lsprotocol import types
 
 from dockerarch.lsp.positions import DocumentIndex
+from dockerarch.records import record
 from dockerarch.syntax import Span
 
 # Lines with their ends, as LSP counts them (\r\n, \r or \n).
@@ -62,7 +62,7 @@ def _trimmed(index: DocumentIndex, span: Span, new: str) -> types.TextEdit:
     )
 
 
-@dataclass(frozen=True)
+@record
 class FileEdits:
     """Edits of one file; ``version`` is the editor's version of it, None when not open."""
 

@@ -16,7 +16,6 @@ import gc
 import traceback
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -37,6 +36,7 @@ from dockerarch.lsp.hover import hover_at
 from dockerarch.lsp.online import ImageLookups
 from dockerarch.lsp.positions import UTF16, DocumentIndex
 from dockerarch.lsp.settings import EditorSettings, parse_editor_settings, section
+from dockerarch.records import record
 from dockerarch.syntax import Span, parse
 
 #: Larger documents are not analysed: no Dockerfile is this big, and the editor stays responsive.
@@ -48,7 +48,7 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-@dataclass(frozen=True)
+@record
 class Analysis:
     """One document text checked with one settings generation."""
 
@@ -64,7 +64,7 @@ class Analysis:
         return f"{self.generation}:{self.version}:{hash(self.text) & 0xFFFFFFFF:x}"
 
 
-@dataclass(frozen=True)
+@record
 class _FileSettings:
     settings: Settings
     unsafe_fixes: bool

@@ -10,18 +10,18 @@ command line does (:func:`dockerarch.config.settings_for`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
 
 from dockerarch.config import ConfigError, Overrides, Selection, parse_platforms, parse_selectors
 from dockerarch.platforms import Platform
+from dockerarch.records import record
 
 SECTION = "dockerarch"
 _WHERE = "editor settings"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@record
 class EditorSettings:
     """What the editor set; None means "not set here"."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
@@ -22,9 +22,10 @@ from packaging.version import InvalidVersion, Version
 from dockerarch.pysources.markers import MACHINE, PYTHONS, marker_environment
 from dockerarch.pysources.model import PyRequirement
 from dockerarch.pysources.poetry import poetry_requirement
+from dockerarch.records import record
 
 
-@dataclass(frozen=True)
+@record
 class _Edge:
     name: NormalizedName
     specifier: SpecifierSet
@@ -36,7 +37,7 @@ class _Edge:
     extra: str | None
 
 
-@dataclass(frozen=True)
+@record
 class _Node:
     name: NormalizedName
     version: Version | None

@@ -25,10 +25,11 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from dockerarch.records import record
 from dockerarch.syntax.positions import LineIndex, Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class SourceIssue:
     """Something a reader could not read or understand; 1-based line and column."""
 
@@ -38,7 +39,7 @@ class SourceIssue:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PyRequirement:
     """One requirement with its exact source span.
 
@@ -195,7 +196,7 @@ _LENIENT_NAME = re.compile(
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _Interpretation:
     requirement: Requirement | None
     name: NormalizedName | None

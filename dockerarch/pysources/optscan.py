@@ -9,13 +9,14 @@ https://x numpy`` from reading ``https://x`` as a package.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+
+from dockerarch.records import record
 
 POSITIONAL = "<positional>"
 UNKNOWN = "<unknown>"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class OptionTable:
     """Options by spelling (``"--index-url"``, ``"-i"``) mapped to (dest, takes_value)."""
 
@@ -48,7 +49,7 @@ def table(value_options: Sequence[str], flags: Sequence[str]) -> dict[str, tuple
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Parsed:
     """One option or positional argument.
 

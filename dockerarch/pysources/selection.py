@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 
 from dockerarch.pysources.model import PyRequirement, RequirementsResult, is_url
 from dockerarch.pysources.optscan import POSITIONAL, OptionTable, scan, table
+from dockerarch.records import record
 
 # The path ends in a non-space so that the optional spaces before ``[extras]``
 # cannot be shared with it: a lazy path then \s* backtracks quadratically on
@@ -20,7 +21,7 @@ _LOCAL_PROJECT = re.compile(r"(?P<path>[^\[\]]*[^\[\]\s])\s*(?:\[(?P<extras>[^\]
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
 
 
-@dataclass(frozen=True)
+@record
 class Selection:
     """What a project installer installs: main dependencies, groups and extras."""
 

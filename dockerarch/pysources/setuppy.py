@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from dockerarch.records import record
 from dockerarch.syntax.positions import LineIndex, Span
 
 # Keywords of setup() whose values are lists of requirements, and the one that
@@ -19,7 +19,7 @@ _DICT_KEYWORD = "extras_require"
 _SETUP_MODULES = frozenset({"setuptools", "distutils.core"})
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Literal:
     """A requirement string literal: its value, the span of its content, its keyword.
 
@@ -32,7 +32,7 @@ class Literal:
     exact: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Skipped:
     """A value that is not a literal, so its requirements cannot be known statically."""
 

@@ -11,19 +11,20 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix
 from dockerarch.engine import Rule, load_rules
 from dockerarch.fileio import FileError, read_source
+from dockerarch.records import record
 from dockerarch.syntax import Dockerfile, LineIndex, Span
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit", "checkstyle")
 TOOL_URL = "https://github.com/dockerarch/dockerarch"
 
 
-@dataclass(frozen=True)
+@record
 class FileReport:
     """One checked file: its name as shown, its syntax tree and its findings."""
 
@@ -34,7 +35,7 @@ class FileReport:
     context_dir: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Options:
     color: bool = False
     verbose: bool = False
@@ -45,7 +46,7 @@ class Options:
     cwd: Path = field(default_factory=Path.cwd)
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """A range in a named file; end_column is exclusive."""
 
@@ -56,7 +57,7 @@ class Location:
     end_column: int
 
 
-@dataclass(frozen=True)
+@record
 class Located:
     """A diagnostic with its positions resolved for output."""
 
@@ -81,7 +82,7 @@ class Located:
         return self.rule.name if self.rule else None
 
 
-@dataclass(frozen=True)
+@record
 class PlacedEdit:
     location: Location
     content: str

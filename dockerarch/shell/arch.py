@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import tree_sitter as ts
 
+from dockerarch.records import record
 from dockerarch.shell.model import ARCHES, ProbeKind
 from dockerarch.shell.words import Source
 
@@ -90,7 +90,7 @@ _NOT_AN_ARCH = "\x00"  # matched only by patterns that match anything
 _MAX_VALUES = 32  # per arch; beyond this a value is treated as unknown
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Sym:
     """A value per architecture; ``kinds`` empty means it does not depend on one."""
 
@@ -148,7 +148,7 @@ def concat(parts: Iterable[Sym]) -> Sym | None:
     return Sym(values, kinds)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Pred:
     """A test's outcome: arches where it may be true, arches where it may be false."""
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import tree_sitter as ts
 
+from dockerarch.records import record
 from dockerarch.shell.arch import (
     FALSE,
     NEUTRAL,
@@ -68,7 +68,7 @@ def command_parts(
     return prefix, name, args, node.children_by_field_name("redirect")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Clause:
     """One branch of an ``if``: its condition statements, the test under which
     they run, its body, and the test under which the body runs."""
@@ -79,13 +79,13 @@ class Clause:
     taken: Pred
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class IfInfo:
     clauses: list[Clause]
     fallthrough: Pred  # no branch taken (FALSE when there is an ``else``)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CaseInfo:
     items: list[tuple[list[ts.Node], Pred]]  # (body statements, when it runs)
     no_match: Pred

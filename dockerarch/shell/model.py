@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import Enum
 
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 
 # The architectures a guard is computed over (TARGETARCH spellings). A guard's
@@ -28,7 +29,7 @@ class ProbeKind(str, Enum):
         return self is not ProbeKind.TARGET_ARG
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Guard:
     """The architectures a command runs for.
 
@@ -70,7 +71,7 @@ class Guard:
 EVERYWHERE = Guard()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Word:
     """One shell word as written.
 
@@ -104,7 +105,7 @@ class Word:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Assignment:
     """``NAME=value`` (a statement, an ``export``/``local`` argument, a command
     prefix, or an ``env`` argument). ``probe_kinds`` is non-empty when the
@@ -119,7 +120,7 @@ class Assignment:
     probe_kinds: frozenset[ProbeKind] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Command:
     """A simple command: prefix assignments, a name and arguments (redirections dropped)."""
 
@@ -163,7 +164,7 @@ class Command:
         return replace(self, name=words[i], args=tuple(words[i + 1 :]), env=tuple(env))
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ArchProbe:
     """A command that asks the machine for its architecture."""
 
@@ -172,7 +173,7 @@ class ArchProbe:
     guard: Guard = EVERYWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Script:
     """The parsed script.
 

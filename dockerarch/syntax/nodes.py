@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from dockerarch.records import record
 from dockerarch.syntax.positions import LineIndex, SourceMap, Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Word:
     """A whitespace-delimited argument.
 
@@ -28,7 +29,7 @@ class Word:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Flag:
     """A ``--name=value`` flag such as ``--platform=$BUILDPLATFORM``."""
 
@@ -39,7 +40,7 @@ class Flag:
     value_span: Span | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Heredoc:
     """A here-document attached to RUN, COPY or ADD."""
 
@@ -53,7 +54,7 @@ class Heredoc:
     terminator: Span | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class KeyValue:
     """One ``key=value`` (or legacy ``key value``) pair of ENV, LABEL or ARG."""
 
@@ -64,18 +65,18 @@ class KeyValue:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Comment:
     span: Span
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Blank:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Directive:
     """A parser directive (``# syntax=``, ``# escape=``, ``# check=``)."""
 
@@ -98,7 +99,7 @@ class _Memo:
         self.key_values: tuple[str, tuple[KeyValue, ...]] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Instruction:
     """One instruction with everything BuildKit reads from it.
 
@@ -180,7 +181,7 @@ class Instruction:
 Item = Directive | Comment | Blank | Instruction
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Dockerfile:
     text: str
     items: tuple[Item, ...]

@@ -9,10 +9,11 @@ converts to the negotiated encoding (UTF-16 by default) itself.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+
+from dockerarch.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Position:
     """A point in a file: 1-based line, 1-based column (code points), 0-based offset."""
 
@@ -21,7 +22,7 @@ class Position:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Span:
     """A half-open range of offsets ``[start, end)`` into a file's text."""
 
@@ -78,7 +79,7 @@ class LineIndex:
         return self._starts[line - 1] + column - 1
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Segment:
     """``length`` characters of logical text at ``logical`` come from ``source``."""
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.builds import BAKE_TARGET, Build, expand_variables, parse_platforms
@@ -26,7 +27,7 @@ from dockerarch.workflows.builds import BAKE_TARGET, Build, expand_variables, pa
 ASSUMED_HOST = "amd64"
 
 
-@dataclass(frozen=True)
+@record
 class Value:
     """An attribute's value: a string, a list of strings, or None when unknown."""
 
@@ -165,7 +166,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record
 class _Token:
     kind: str
     text: str

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from dockerarch.platforms import Platform, normalize_arch
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 
 #: How a build is written, which decides the fix offered.
@@ -16,7 +17,7 @@ BUILDX_COMMAND = "buildx-command"
 BAKE_TARGET = "bake-target"
 
 
-@dataclass(frozen=True)
+@record
 class Build:
     """One multi-platform image build in a CI file.
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from dockerarch.records import record
 from dockerarch.shell import parse_script
 from dockerarch.shell.model import Word
 from dockerarch.syntax.positions import SourceMap, Span
@@ -28,7 +28,7 @@ EMULATOR = re.compile(r"tonistiigi/binfmt|qemu-user-static|update-binfmts|docker
 REMOTE_NODES = re.compile(r"buildx\s+create\b[^\n]*--append|--driver[= ](cloud|remote|kubernetes)")
 
 
-@dataclass(frozen=True)
+@record
 class BuildxCall:
     """One ``docker buildx build`` (or ``docker build``) with a ``--platform`` list."""
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.builds import (
@@ -26,7 +26,7 @@ from dockerarch.workflows.builds import (
 from dockerarch.workflows.commands import EMULATOR, REMOTE_NODES, command_builds, unquote
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     node: ys.MappingNode
     #: The action without its ref, lower case (``docker/build-push-action``); None for run steps.
@@ -37,7 +37,7 @@ class Step:
         return ys.get(ys.get(self.node, "with"), name)
 
 
-@dataclass(frozen=True)
+@record
 class Job:
     id: str
     key: ys.ScalarNode
@@ -48,13 +48,13 @@ class Job:
     env: dict[str, str]
 
 
-@dataclass(frozen=True)
+@record
 class Workflow:
     root: ys.Node
     jobs: tuple[Job, ...]
 
 
-@dataclass(frozen=True)
+@record
 class StepRef:
     """What the GitHub fix needs of a build: its workflow, job and step."""
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from dockerarch.engine import Settings, check_text, instruction_at, load_rules
 from dockerarch.expand import expand
 from dockerarch.model import Model, PlatformView, Stage, build_model
 from dockerarch.platforms import Platform
+from dockerarch.records import record
 from dockerarch.shell.model import Command
 from dockerarch.syntax import Instruction, Span, parse
 from dockerarch.workflows.builds import runs_natively
@@ -40,7 +41,7 @@ from dockerarch.workflows.builds import runs_natively
 SOURCE_BUILD_CODES = ("DA501", "DA502", "DA601", "DA701")
 
 
-@dataclass(frozen=True)
+@record
 class HeavyStep:
     """One compiling command the build runs emulated for ``platform``."""
 

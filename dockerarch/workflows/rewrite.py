@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dockerarch.diagnostics import Applicability, Edit, Fix
 from dockerarch.platforms import Platform
+from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.builds import runs_natively
@@ -82,7 +82,7 @@ def _runners(job: Job, platforms: Sequence[Platform]) -> dict[Platform, str]:
     return {p: arm_runner(label) if p.arch == "arm64" else label for p in dict.fromkeys(platforms)}
 
 
-@dataclass(frozen=True)
+@record
 class _Layout:
     """Indentation of a job, in columns: copied steps keep theirs."""
 
@@ -368,7 +368,7 @@ class _Rewrite:
         return chunk if chunk.endswith("\n") else chunk + "\n"
 
 
-@dataclass(frozen=True)
+@record
 class _Tags:
     #: Image names without tags: where the digests are pushed.
     images: tuple[str, ...]
