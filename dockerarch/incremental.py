@@ -12,16 +12,15 @@ from the real file. File rules see the real
 file every time.
 
 The text is re-parsed from the last tree (:func:`syntax.parser.reparse`). A whole
-check runs when the global ARGs change, when most stages changed,
-and at least every :data:`REFRESH_SECONDS` unless the editor reports file
-changes: build-context files (a requirements file) can change unseen.
+check runs when the global ARGs change, when most stages changed, and after
+:meth:`IncrementalChecker.expire`: build-context files (a requirements file) can
+change unseen, and the language server says when to look again.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,7 +41,6 @@ from dockerarch.syntax import Dockerfile, parse
 from dockerarch.syntax.parser import reparse
 from dockerarch.syntax.positions import Span
 
-REFRESH_SECONDS = 2.0
 # What a stage outside a partial check becomes: one FROM line, then empty comments.
 _PLACEHOLDER = "FROM a"
 _LINE_BODY = re.compile(r"[^\r\n]+")
@@ -69,9 +67,7 @@ class IncrementalChecker:
         path: Path | None = None,
         context_dir: Path | None = None,
         rules: Sequence[Rule] | None = None,
-        clock: Callable[[], float] = time.monotonic,
         most_dirty: float = 0.5,
-        refresh: float | None = REFRESH_SECONDS,
     ) -> None:
         self.settings = settings
         self.path = path
@@ -80,13 +76,10 @@ class IncrementalChecker:
         self._running = frozenset(r.code for r in self._active)
         self._stage_rules = [r for r in self._active if r.scope == "stage"]
         self._file_rules = [r for r in self._active if r.scope != "stage"]
-        self._clock = clock
-        #: Seconds between whole checks at the least; None when something else (an
-        #: editor watching the files) says when build-context files change.
-        self._refresh = refresh
         #: Above this share of stages changed, a whole check is as quick as a partial one.
         self._most_dirty = most_dirty
-        self._refreshed: float | None = None
+        #: Whether the next check must be a whole one (nothing to reuse yet, or expired).
+        self._expired = True
         self._prologue: tuple[tuple[str, bool], tuple[Diagnostic, ...]] | None = None
         self._kept: dict[_Key, _Kept] = {}
         self._tree: Dockerfile | None = None
@@ -94,6 +87,11 @@ class IncrementalChecker:
         self._reduced: Dockerfile | None = None
         #: How the last check ran ("whole" or "partial"), for tests and logs.
         self.last = ""
+
+    def expire(self) -> None:
+        """Make the next check a whole one: what it reuses may be out of date (files
+        on disk that rules read may have changed)."""
+        self._expired = True
 
     def check(self, text: str) -> Result:
         with paused_gc():
@@ -112,16 +110,12 @@ class IncrementalChecker:
         prologue_text = tree.text[:prologue_end]
         closures = _closures(model, self.settings)
         keys = _keys(tree, model, regions, closures, self.settings)
-        now = self._clock()
-        stale = self._refreshed is None or (
-            self._refresh is not None and now - self._refreshed >= self._refresh
-        )
         dirty = [i for i, k in enumerate(keys) if k not in self._kept]
         partial = None
         # The file-wide facts a stage rule may use: the global ARGs and the keyword case.
         prologue = (prologue_text, model.lower_case)
         unchanged = self._prologue is not None and self._prologue[0] == prologue
-        if not stale and unchanged and keys and len(dirty) <= self._most_dirty * len(keys):
+        if not self._expired and unchanged and keys and len(dirty) <= self._most_dirty * len(keys):
             partial = self._partial(tree, model, dirty, regions, closures, ctx)
         if partial is not None and self._prologue is not None:
             self.last = "partial"
@@ -129,7 +123,7 @@ class IncrementalChecker:
             prologue_found = self._prologue[1]
         else:
             self.last = "whole"
-            self._refreshed = now
+            self._expired = False
             dirty = list(range(len(keys)))
             by_region = _by_region(run_rules(ctx, self._stage_rules), regions)
             prologue_found = tuple(by_region.get(-1, ()))

@@ -1,5 +1,7 @@
-"""Run-time immutability of records, and Hypothesis profiles. Tests keep their own bounded example counts by default; the
-``long`` profile is for a local soak of the robustness properties:
+"""Run-time immutability of records, and Hypothesis profiles.
+
+Tests keep their own bounded example counts by default; the ``long`` profile is
+for a local soak of the robustness properties:
 
     python -m pytest tests/test_robustness.py --hypothesis-profile=long
 
@@ -15,7 +17,7 @@ import os
 # Set before anything imports dockerarch.
 os.environ["DOCKERARCH_FROZEN"] = "1"
 
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, settings
 
 LONG = "long"
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dockerarch.engine import Settings, check_text
-from dockerarch.incremental import REFRESH_SECONDS, IncrementalChecker
+from dockerarch.incremental import IncrementalChecker
 from tests.strategies import dockerfiles, texts
 from tests.test_fix_properties import fixable_dockerfiles
 
@@ -48,9 +48,7 @@ def _edits(text: str, count: int) -> list[str]:
 def _assert_same(texts: list[str], path: Path | None = None) -> IncrementalChecker:
     context = path.parent if path else None
     # Partial checks whenever the global ARGs allow, to put them to the test.
-    checker = IncrementalChecker(
-        EVERY_RULE, path=path, context_dir=context, clock=lambda: 0.0, most_dirty=1.0
-    )
+    checker = IncrementalChecker(EVERY_RULE, path=path, context_dir=context, most_dirty=1.0)
     for text in texts:
         got = checker.check(text).diagnostics
         want = check_text(text, EVERY_RULE, path=path, context_dir=context).diagnostics
@@ -127,21 +125,13 @@ def test_global_args_changed_means_a_whole_check() -> None:
     assert _assert_same(texts).last == "whole"
 
 
-def test_a_whole_check_every_so_often() -> None:
-    now = [0.0]
-    checker = IncrementalChecker(EVERY_RULE, clock=lambda: now[0])
+def test_expire_makes_the_next_check_whole() -> None:
+    checker = IncrementalChecker(EVERY_RULE)
     checker.check(STAGES)
     checker.check(STAGES.replace("AS s2\n", "AS s2y\n"))
     assert checker.last == "partial"
-    now[0] += REFRESH_SECONDS
+    checker.expire()
     checker.check(STAGES.replace("AS s2\n", "AS s2z\n"))
     assert checker.last == "whole"
-
-
-def test_no_periodic_whole_check_when_told_of_file_changes() -> None:
-    now = [0.0]
-    checker = IncrementalChecker(EVERY_RULE, clock=lambda: now[0], refresh=None)
-    checker.check(STAGES)
-    now[0] += 10 * REFRESH_SECONDS
-    checker.check(STAGES.replace("AS s2\n", "AS s2y\n"))
+    checker.check(STAGES.replace("AS s2\n", "AS s2w\n"))
     assert checker.last == "partial"

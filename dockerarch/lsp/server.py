@@ -4,7 +4,10 @@
 Diagnostics are pulled (``textDocument/diagnostic``) by clients that can,
 and pushed to the others as soon as the server is free. Every analysis runs on one
 worker thread so the event loop keeps reading messages; its result is cached
-per document text, settings generation and version. Nothing a client sends
+per document text, settings generation and version. A keystroke's check reuses
+what unchanged stages found; when the client does not report file changes, the
+document is checked whole again at the first pause in typing (build-context
+files can change unseen), never on a keystroke. Nothing a client sends
 or a rule raises stops the server: failures are logged to the client and
 yield no diagnostics.
 """
@@ -29,7 +32,7 @@ from dockerarch.config import ConfigError, FileConfig, Resolver, settings_for
 from dockerarch.engine import Result, Settings, check_text
 from dockerarch.fileio import FileError
 from dockerarch.fixer import BOM, ContextFile, read_context_file
-from dockerarch.incremental import REFRESH_SECONDS, IncrementalChecker
+from dockerarch.incremental import IncrementalChecker
 from dockerarch.lsp import actions
 from dockerarch.lsp.convert import SOURCE, to_lsp
 from dockerarch.lsp.hover import hover_at
@@ -43,6 +46,10 @@ from dockerarch.syntax import Span, parse
 MAX_DOCUMENT_CHARS = 2_000_000
 #: How long to wait for a ``workspace/configuration`` answer before using what is known.
 CONFIGURATION_TIMEOUT = 2.0
+#: Without file-change reports from the client: a whole check at most this often,
+#: once there has been no check for IDLE_SECONDS.
+REFRESH_SECONDS = 2.0
+IDLE_SECONDS = 0.5
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -98,6 +105,10 @@ class DockerarchServer(LanguageServer):
         self._warmed = False
         #: Whether the client reports changes to every file (didChangeWatchedFiles).
         self.watching = False
+        #: Per document: the event-loop time of its last whole check, and the pending
+        #: whole check for when typing pauses.
+        self._whole_at: dict[str, float] = {}
+        self._idle: dict[str, asyncio.TimerHandle] = {}
 
     # -- client facts ---------------------------------------------------------
 
@@ -246,8 +257,12 @@ class DockerarchServer(LanguageServer):
         if path is None:
             self.log_once(f"untitled:{uri}", "untitled document: build-context rules skipped")
         fs = await self.file_settings(uri)
-        run = partial(_check, self._checker(uri, generation, fs.settings, path), text)
-        result, error = await asyncio.get_running_loop().run_in_executor(self._worker, run)
+        checker = self._checker(uri, generation, fs.settings, path)
+        result, error = await asyncio.get_running_loop().run_in_executor(
+            self._worker, partial(_check, checker, text)
+        )
+        if not self.watching:
+            self._plan_refresh(uri, checker.last)
         if result is None:
             self.log(f"analysis of {uri} failed:\n{error}", types.MessageType.Error)
             return Analysis(generation, version, text, index, None, [])
@@ -271,14 +286,48 @@ class DockerarchServer(LanguageServer):
         found = self._checkers.get(uri)
         if found is None or found[0] != generation or found[1] != settings:
             checker = IncrementalChecker(
-                settings,
-                path=path,
-                context_dir=path.parent if path else None,
-                # A client watching the files tells us when the build context changes.
-                refresh=None if self.watching else REFRESH_SECONDS,
+                settings, path=path, context_dir=path.parent if path else None
             )
             found = self._checkers[uri] = (generation, settings, checker)
         return found[2]
+
+    def _plan_refresh(self, uri: str, last: str) -> None:
+        """After a check that reused findings, plan a whole one for when typing pauses,
+        at most every REFRESH_SECONDS: rules read build-context files, which can change
+        without the client saying so."""
+        loop = asyncio.get_running_loop()
+        pending = self._idle.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        if last != "partial":
+            self._whole_at[uri] = loop.time()
+            return
+        due = self._whole_at.get(uri, 0.0) + REFRESH_SECONDS - loop.time()
+        self._idle[uri] = loop.call_later(max(IDLE_SECONDS, due), self._refresh, uri)
+
+    def _refresh(self, uri: str) -> None:
+        self._idle.pop(uri, None)
+        found = self._checkers.get(uri)
+        if found is None or uri not in self.workspace.text_documents:
+            return
+        found[2].expire()
+        self._cache.pop(uri, None)
+        if not self.pull:
+            self.schedule(uri)
+            return
+        task = asyncio.ensure_future(self._analyse_idle(uri))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _analyse_idle(self, uri: str) -> None:
+        """Pull mode: check now, while the user is idle, and ask a client that can to pull."""
+        try:
+            await self.analysis(uri)
+        except Exception:
+            self.log(f"checking {uri} failed:\n{traceback.format_exc()}", types.MessageType.Error)
+            return
+        if self.client_has("workspace", "diagnostics", "refresh_support"):
+            self.workspace_diagnostic_refresh(None)
 
     def files_changed(self) -> None:
         """A file was saved: build-context rules may see something new on disk."""
@@ -291,6 +340,10 @@ class DockerarchServer(LanguageServer):
         self._cache.pop(uri, None)
         self._checkers.pop(uri, None)
         self._per_file.pop(uri, None)
+        self._whole_at.pop(uri, None)
+        idle = self._idle.pop(uri, None)
+        if idle is not None:
+            idle.cancel()
         task = self._waiting.pop(uri, None)
         if task is not None:
             task.cancel()

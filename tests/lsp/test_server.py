@@ -507,3 +507,34 @@ async def test_edits_to_one_stage_match_a_whole_check(
             if str(d.code) not in (SAFE_CODE, UNSAFE_CODE)
         )
         assert got == _expected(text, path), version
+
+
+async def test_unreported_context_file_changes_show_once_typing_pauses(
+    start: Start, tmp_path: Path
+) -> None:
+    # A client that does not report file changes: a keystroke's check reuses what
+    # unchanged stages found, and the server checks the document whole again at
+    # the first pause, so a requirements file edited elsewhere still shows.
+    caps = capabilities(PUSH)
+    assert caps.workspace is not None
+    caps.workspace.did_change_watched_files = None
+    client = await start(caps)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("requests==2.31.0\n")
+    uri = (tmp_path / "Dockerfile").as_uri()
+    text = (
+        "FROM alpine AS other\n"
+        "RUN echo 1\n"
+        "FROM ubuntu:20.04 AS py\n"
+        "RUN apt-get update && apt-get install -y python3-pip\n"
+        "COPY requirements.txt .\n"
+        "RUN pip3 install -r requirements.txt\n"
+    )
+    open_doc(client, uri, text)
+    await wait_until(lambda: uri in client.diagnostics)
+    assert not of(list(client.diagnostics[uri]), "DA501")
+    # numpy 1.18.5 has no arm64 wheel; nothing tells the server the file changed.
+    requirements.write_text("numpy==1.18.5\n")
+    change_doc(client, uri, text.replace("echo 1", "echo 2"), 2)
+    found = await pushed(client, uri, "DA501")
+    assert found[0].range.start.line == 5
