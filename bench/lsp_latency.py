@@ -13,6 +13,10 @@ answers at once (an unknown method).
 With ``--interval`` the edits come at a typing pace instead, and an edit
 counts as answered by the first diagnostics for it or for a later text.
 
+On Linux it also prints the server's CPU time per edit (from /proc): on a
+shared machine the latencies move with the neighbours' load, the CPU time much
+less, so it tells whether a change made the server do less.
+
     python bench/lsp_latency.py [--edits 200] [--lines 300] [--interval MS]
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -125,7 +130,18 @@ class Server:
                 self.changed.notify_all()
 
 
-def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[float]]:
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of process ``pid`` so far; None off Linux."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of proc(5), counted after the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[float], float | None]:
     server = Server()
     server.request("initialize", {"processId": None, "capabilities": {}})
     server.notify("initialized", {})
@@ -140,6 +156,7 @@ def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[floa
         server.request("dockerarch/bench-nothing", {})
         trips.append(time.perf_counter() - start)
     sent: dict[int, float] = {}
+    cpu_before = cpu_seconds(server.proc.pid)
     rows = text.splitlines(keepends=True)
     last = edits + 1
     for version in range(2, last + 1):
@@ -158,6 +175,8 @@ def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[floa
         else:
             server.wait_diagnosed(version)
     server.wait_diagnosed(last)
+    cpu_after = cpu_seconds(server.proc.pid)
+    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) / edits
     server.request("shutdown", None)
     server.notify("exit", {})
     server.proc.wait(TIMEOUT)
@@ -167,7 +186,7 @@ def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[floa
         min(t for w, t in arrived.items() if w >= version) - sent[version]
         for version in range(2, last + 1)
     ]
-    return latencies, trips
+    return latencies, trips, cpu
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -187,13 +206,15 @@ def main() -> None:
         help="send a change every MS milliseconds, as typing does, instead of after each answer",
     )
     args = parser.parse_args()
-    latencies, trips = run(args.edits, args.lines, args.interval / 1000)
+    latencies, trips, cpu = run(args.edits, args.lines, args.interval / 1000)
     size = f"{len(latencies)} edits of a {args.lines}-line Dockerfile"
     if args.interval:
         size += f", one every {args.interval:g} ms"
     p50, p95 = statistics.median(latencies) * 1000, _percentile(latencies, 0.95)
     print(f"{size}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     print(f"round trip of a request answered at once: p50 {statistics.median(trips) * 1000:.2f} ms")
+    if cpu is not None:
+        print(f"server CPU time per edit: {cpu * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
