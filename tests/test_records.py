@@ -10,6 +10,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,27 @@ def test_records_elsewhere_are_plain_and_compare_as_frozen_ones_do() -> None:
 def test_a_frozen_record_hashes_as_a_plain_one() -> None:
     # The suite checks frozen records; users run plain ones: same hash, same equality.
     assert hash(Span(1, 2)) == hash((1, 2))
+
+
+def test_users_plain_records_give_the_suites_answers_on_every_fixture() -> None:
+    # The suite runs with frozen records; users do not. Both must say the same.
+    root = Path(__file__).parent.parent / "fixtures"
+    files = [str(p) for p in sorted(root.rglob("Dockerfile*"))]
+    checks = ["check", "--isolated", "--no-cache", "--exit-zero", "--format", "json"]
+    checks += ["--select", "DA"]
+    fixes = ["fix", "--isolated", "--diff", "--unsafe-fixes", "--select", "DA"]
+    plain = {k: v for k, v in os.environ.items() if k != "DOCKERARCH_FROZEN"}
+    for command in (checks, fixes):
+        outputs = [
+            subprocess.run(
+                [sys.executable, "-m", "dockerarch", *command, *files],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            for env in (plain, os.environ)
+        ]
+        assert outputs[0].returncode == outputs[1].returncode
+        assert outputs[0].stdout == outputs[1].stdout
+        assert outputs[0].stdout
