@@ -15,9 +15,10 @@ answers at once (an unknown method).
 With ``--interval`` the edits come at a typing pace instead, and an edit
 counts as answered by the first diagnostics for it or for a later text.
 
-On Linux it also prints the server's CPU time per edit (from /proc): on a
-shared machine the latencies move with the neighbours' load, the CPU time much
-less, so it tells whether a change made the server do less.
+On Linux it also prints the server's CPU time per edit (from /proc), which
+says how much of the latency is the server's own work rather than waiting to
+be scheduled. On a shared machine both move with the neighbours' load (they
+share the cores and caches), so compare runs made at the same time.
 
     python bench/lsp_latency.py [--edits 200] [--lines 300] [--interval MS] [--repeat 3]
 """
