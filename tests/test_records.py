@@ -11,9 +11,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from dockerarch import records
 from dockerarch.diagnostics import Diagnostic, Severity
 from dockerarch.syntax import Span, parse
 
@@ -65,3 +67,71 @@ def test_users_plain_records_give_the_suites_answers_on_every_fixture() -> None:
         assert outputs[0].returncode == outputs[1].returncode
         assert outputs[0].stdout == outputs[1].stdout
         assert outputs[0].stdout
+
+
+def _kinds(monkeypatch: pytest.MonkeyPatch, frozen: bool) -> list[type[Any]]:
+    """The same record definitions, made frozen or plain: no fields, one, a field left
+    out of comparison or hashing, a body's own __eq__ or __hash__, slots, a subclass."""
+    monkeypatch.setattr(records, "FROZEN", frozen)
+
+    @records.record
+    class Empty:
+        pass
+
+    @records.record
+    class One:
+        x: int
+
+    @records.record(slots=True)
+    class Partly:
+        a: int
+        b: list[int] = dataclasses.field(default_factory=list, compare=False, repr=False)
+        c: str = dataclasses.field(default="c", hash=False)
+
+    @records.record
+    class OwnEq:
+        a: int
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, OwnEq)
+
+    @records.record
+    class OwnHash:
+        a: int
+
+        def __hash__(self) -> int:
+            return 7
+
+    @records.record
+    class Child(One):
+        y: str = "y"
+
+    return [Empty, One, Partly, OwnEq, OwnHash, Child]
+
+
+def _samples(kind: type[Any]) -> list[Any]:
+    args: dict[str, list[tuple[Any, ...]]] = {
+        "Empty": [()],
+        "One": [(1,), (2,)],
+        "Partly": [(1, [1], "c"), (1, [2], "c"), (1, [1], "d"), (2, [1], "c")],
+        "OwnEq": [(1,), (2,)],
+        "OwnHash": [(1,), (2,)],
+        "Child": [(1, "y"), (1, "z"), (2, "y")],
+    }
+    return [kind(*a) for a in args[kind.__name__]]
+
+
+def test_plain_records_repr_compare_and_hash_as_frozen_dataclasses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frozen, plain = _kinds(monkeypatch, True), _kinds(monkeypatch, False)
+    for f_kind, p_kind in zip(frozen, plain, strict=True):
+        fs, ps = _samples(f_kind), _samples(p_kind)
+        for f1, p1 in zip(fs, ps, strict=True):
+            assert repr(f1) == repr(p1)
+            assert hash(f1) == hash(p1)
+            for f2, p2 in zip(fs, ps, strict=True):
+                assert (f1 == f2) == (p1 == p2), (f1, f2)
+            assert (p1 == object()) is False
+    one, child = plain[1], plain[5]
+    assert one(1) != child(1, "y")  # another class never compares equal, as in dataclasses
