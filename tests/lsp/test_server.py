@@ -538,3 +538,33 @@ async def test_unreported_context_file_changes_show_once_typing_pauses(
     change_doc(client, uri, text.replace("echo 1", "echo 2"), 2)
     found = await pushed(client, uri, "DA501")
     assert found[0].range.start.line == 5
+
+
+async def test_unreported_context_file_changes_are_pulled_once_typing_pauses(
+    start: Start, tmp_path: Path
+) -> None:
+    # The same in pull mode: the server checks at the pause and asks the client to pull.
+    caps = capabilities(VSCODE, pull=True)
+    assert caps.workspace is not None
+    caps.workspace.did_change_watched_files = None
+    client = await start(caps, configuration={})
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("requests==2.31.0\n")
+    uri = (tmp_path / "Dockerfile").as_uri()
+    text = (
+        "FROM alpine AS other\n"
+        "RUN echo 1\n"
+        "FROM ubuntu:20.04 AS py\n"
+        "RUN apt-get update && apt-get install -y python3-pip\n"
+        "COPY requirements.txt .\n"
+        "RUN pip3 install -r requirements.txt\n"
+    )
+    open_doc(client, uri, text)
+    assert not of(await pulled(client, uri), "DA501")
+    requirements.write_text("numpy==1.18.5\n")
+    change_doc(client, uri, text.replace("echo 1", "echo 2"), 2)
+    assert not of(await pulled(client, uri), "DA501")  # unchanged stage: findings reused
+    refreshes = client.diagnostic_refresh_count
+    await wait_until(lambda: client.diagnostic_refresh_count > refreshes)
+    found = of(await pulled(client, uri), "DA501")
+    assert found and found[0].range.start.line == 5
