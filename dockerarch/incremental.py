@@ -294,7 +294,7 @@ def _moved(d: Diagnostic, start: int, delta: int) -> Diagnostic:
         return d
 
     def move(s: Span) -> Span:
-        return Span(s.start + delta, s.end + delta) if s.start >= start else s
+        return s.moved(delta) if s.start >= start else s
 
     fix = d.fix
     if fix is not None:

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from dockerarch.runscripts import run_scripts
 from dockerarch.shell.model import ArchProbe, Assignment, Command, Script, Word
 from dockerarch.syntax import Instruction
-from dockerarch.syntax.positions import Span
 
 #: Scripts of this many instructions are kept (least recently used dropped first).
 MAX_ENTRIES = 4096
@@ -64,28 +63,22 @@ def shifted(script: Script, delta: int) -> Script:
     return Script(
         commands=tuple([_command(c, delta) for c in script.commands]),
         assignments=_assignments(script.assignments, delta),
-        arch_probes=tuple([ArchProbe(p.kind, _span(p.span, delta), p.guard) for p in probes])
+        arch_probes=tuple([ArchProbe(p.kind, p.span.moved(delta), p.guard) for p in probes])
         if probes
         else probes,
         arch_mappings=script.arch_mappings,
-        errors=tuple([_span(s, delta) for s in errors]) if errors else errors,
+        errors=tuple([s.moved(delta) for s in errors]) if errors else errors,
     )
-
-
-def _span(span: Span, delta: int) -> Span:
-    return Span(span.start + delta, span.end + delta)
 
 
 # Constructors rather than dataclasses.replace: this runs for every word of
 # every cached script, and replace() introspects the fields each time.
 def _word(w: Word, delta: int) -> Word:
     span = w.span
-    moved = Span(span.start + delta, span.end + delta)
+    moved = span.moved(delta)
     # A word that is one literal piece shares its span with that piece, in a
     # fresh parse as here.
-    pieces = tuple(
-        [(text, moved if s is span else _span(s, delta)) for text, s in w.literal_pieces]
-    )
+    pieces = tuple([(text, moved if s is span else s.moved(delta)) for text, s in w.literal_pieces])
     return Word(w.text, w.value, moved, pieces, w.expansions, w.per_arch)
 
 
@@ -97,8 +90,8 @@ def _assignments(assignments: tuple[Assignment, ...], delta: int) -> tuple[Assig
             Assignment(
                 a.name,
                 _word(a.value, delta),
-                _span(a.span, delta),
-                _span(a.name_span, delta),
+                a.span.moved(delta),
+                a.name_span.moved(delta),
                 a.guard,
                 a.probe_kinds,
             )
@@ -113,7 +106,7 @@ def _command(c: Command, delta: int) -> Command:
         None if name is None else _word(name, delta),
         tuple([_word(w, delta) for w in c.args]),
         _assignments(c.env, delta),
-        _span(c.span, delta),
+        c.span.moved(delta),
         c.guard,
         c.in_substitution,
     )

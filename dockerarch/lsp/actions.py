@@ -145,7 +145,7 @@ def ignore_action(
     if existing:
         sup = existing[-1]
         codes = ",".join(sorted({*(sup.codes or ()), code}))
-        span = Span(sup.span.start + shift, sup.span.end + shift)
+        span = sup.span.moved(shift)
         new_text = f"# dockerarch: ignore[{codes}]"
     else:
         start = ins.span.start + shift

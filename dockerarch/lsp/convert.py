@@ -70,7 +70,7 @@ def _one(
     read_text: Callable[[Path], str | None],
     base: Path | None,
 ) -> types.Diagnostic:
-    span = Span(d.span.start + shift, d.span.end + shift)
+    span = d.span.moved(shift)
     rule = rule_by_code(d.code)
     related = None
     if d.external is not None:

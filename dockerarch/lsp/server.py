@@ -40,7 +40,7 @@ from dockerarch.lsp.online import ImageLookups
 from dockerarch.lsp.positions import UTF16, DocumentIndex
 from dockerarch.lsp.settings import EditorSettings, parse_editor_settings, section
 from dockerarch.records import record
-from dockerarch.syntax import Span, parse
+from dockerarch.syntax import parse
 
 #: Larger documents are not analysed: no Dockerfile is this big, and the editor stays responsive.
 MAX_DOCUMENT_CHARS = 2_000_000
@@ -550,7 +550,7 @@ def create_server() -> DockerarchServer:
         markdown, span = found
         return types.Hover(
             contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown),
-            range=index.range(Span(span.start + shift, span.end + shift)),
+            range=index.range(span.moved(shift)),
         )
 
     return server

@@ -39,6 +39,10 @@ class Span:
     def contains(self, offset: int) -> bool:
         return self.start <= offset < self.end
 
+    def moved(self, delta: int) -> Span:
+        """The same range ``delta`` characters further on (back, when negative)."""
+        return Span(self.start + delta, self.end + delta)
+
 
 class LineIndex:
     """Maps offsets to line/column positions. Built once per text."""

@@ -20,18 +20,14 @@ def shifted(item: Item, delta: int, lines: int) -> Item:
     if isinstance(item, Instruction):
         return _instruction(item, delta, lines)
     if isinstance(item, Blank):
-        return Blank(_span(item.span, delta))
+        return Blank(item.span.moved(delta))
     if isinstance(item, Comment):
-        return Comment(_span(item.span, delta), item.text)
-    return Directive(_span(item.span, delta), item.name, item.value, _span(item.value_span, delta))
-
-
-def _span(span: Span, delta: int) -> Span:
-    return Span(span.start + delta, span.end + delta)
+        return Comment(item.span.moved(delta), item.text)
+    return Directive(item.span.moved(delta), item.name, item.value, item.value_span.moved(delta))
 
 
 def _maybe(span: Span | None, delta: int) -> Span | None:
-    return None if span is None else _span(span, delta)
+    return None if span is None else span.moved(delta)
 
 
 def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
@@ -40,11 +36,11 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
     # moves on every keystroke in an editor).
     json, flags, heredocs = ins.json, ins.flags, ins.heredocs
     return Instruction(
-        span=_span(ins.span, delta),
+        span=ins.span.moved(delta),
         keyword=ins.keyword,
-        keyword_span=_span(ins.keyword_span, delta),
+        keyword_span=ins.keyword_span.moved(delta),
         flags=tuple(
-            Flag(f.name, f.value, f.text, _span(f.span, delta), _maybe(f.value_span, delta))
+            Flag(f.name, f.value, f.text, f.span.moved(delta), _maybe(f.value_span, delta))
             for f in flags
         )
         if flags
@@ -55,16 +51,16 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
         ),
         json=None
         if json is None
-        else tuple(Word(w.text, w.value, _span(w.span, delta)) for w in json),
+        else tuple(Word(w.text, w.value, w.span.moved(delta)) for w in json),
         heredocs=tuple(
             Heredoc(
                 h.name,
                 h.chomp,
                 h.expand,
                 h.fd,
-                _span(h.marker, delta),
+                h.marker.moved(delta),
                 h.body,
-                _span(h.body_span, delta),
+                h.body_span.moved(delta),
                 _maybe(h.terminator, delta),
             )
             for h in heredocs
@@ -74,8 +70,8 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
         start_line=ins.start_line + lines,
         end_line=ins.end_line + lines,
         inner=None if ins.inner is None else _instruction(ins.inner, delta, lines),
-        errors=tuple((message, _span(s, delta)) for message, s in ins.errors)
+        errors=tuple((message, s.moved(delta)) for message, s in ins.errors)
         if ins.errors
         else ins.errors,
-        comments=tuple(_span(s, delta) for s in ins.comments) if ins.comments else ins.comments,
+        comments=tuple(s.moved(delta) for s in ins.comments) if ins.comments else ins.comments,
     )

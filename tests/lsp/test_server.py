@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types
@@ -509,27 +510,37 @@ async def test_edits_to_one_stage_match_a_whole_check(
         assert got == _expected(text, path), version
 
 
+#: An unused first stage to edit, and a final stage that installs requirements.txt
+#: (DA501 reports its line 5 once that file pins a package without arm64 wheels).
+_INSTALLS_REQUIREMENTS = (
+    "FROM alpine AS other\n"
+    "RUN echo 1\n"
+    "FROM ubuntu:20.04 AS py\n"
+    "RUN apt-get update && apt-get install -y python3-pip\n"
+    "COPY requirements.txt .\n"
+    "RUN pip3 install -r requirements.txt\n"
+)
+
+
+async def _without_file_watching(
+    start: Start, caps: types.ClientCapabilities, **options: Any
+) -> LanguageClient:
+    """A server for a client like ``caps`` that does not report file changes."""
+    assert caps.workspace is not None
+    caps.workspace.did_change_watched_files = None
+    return await start(caps, **options)
+
+
 async def test_unreported_context_file_changes_show_once_typing_pauses(
     start: Start, tmp_path: Path
 ) -> None:
     # A client that does not report file changes: a keystroke's check reuses what
     # unchanged stages found, and the server checks the document whole again at
     # the first pause, so a requirements file edited elsewhere still shows.
-    caps = capabilities(PUSH)
-    assert caps.workspace is not None
-    caps.workspace.did_change_watched_files = None
-    client = await start(caps)
+    client = await _without_file_watching(start, capabilities(PUSH))
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("requests==2.31.0\n")
-    uri = (tmp_path / "Dockerfile").as_uri()
-    text = (
-        "FROM alpine AS other\n"
-        "RUN echo 1\n"
-        "FROM ubuntu:20.04 AS py\n"
-        "RUN apt-get update && apt-get install -y python3-pip\n"
-        "COPY requirements.txt .\n"
-        "RUN pip3 install -r requirements.txt\n"
-    )
+    uri, text = (tmp_path / "Dockerfile").as_uri(), _INSTALLS_REQUIREMENTS
     open_doc(client, uri, text)
     await wait_until(lambda: uri in client.diagnostics)
     assert not of(list(client.diagnostics[uri]), "DA501")
@@ -544,21 +555,10 @@ async def test_unreported_context_file_changes_are_pulled_once_typing_pauses(
     start: Start, tmp_path: Path
 ) -> None:
     # The same in pull mode: the server checks at the pause and asks the client to pull.
-    caps = capabilities(VSCODE, pull=True)
-    assert caps.workspace is not None
-    caps.workspace.did_change_watched_files = None
-    client = await start(caps, configuration={})
+    client = await _without_file_watching(start, capabilities(VSCODE, pull=True), configuration={})
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("requests==2.31.0\n")
-    uri = (tmp_path / "Dockerfile").as_uri()
-    text = (
-        "FROM alpine AS other\n"
-        "RUN echo 1\n"
-        "FROM ubuntu:20.04 AS py\n"
-        "RUN apt-get update && apt-get install -y python3-pip\n"
-        "COPY requirements.txt .\n"
-        "RUN pip3 install -r requirements.txt\n"
-    )
+    uri, text = (tmp_path / "Dockerfile").as_uri(), _INSTALLS_REQUIREMENTS
     open_doc(client, uri, text)
     assert not of(await pulled(client, uri), "DA501")
     requirements.write_text("numpy==1.18.5\n")
