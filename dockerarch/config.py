@@ -18,7 +18,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from dockerarch.discover import GlobSet
 from dockerarch.engine import Settings
 from dockerarch.fileio import FileError, read_source
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform, normalize_arch
-from dockerarch.records import record
+from dockerarch.records import field, record
 
 CONFIG_NAMES = (".dockerarch.toml", "pyproject.toml", "setup.cfg")
 KEYS = (

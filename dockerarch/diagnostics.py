@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import field
 from pathlib import Path
 
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.syntax.positions import Span
 
 

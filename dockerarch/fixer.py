@@ -20,7 +20,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +27,7 @@ from dockerarch.diagnostics import Applicability, Diagnostic, Edit, PlatformVari
 from dockerarch.engine import Result
 from dockerarch.fileio import FileError, read_source
 from dockerarch.model import build_model
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.restructure import restructure
 from dockerarch.syntax import Span
 
@@ -66,7 +65,7 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return "".join(out)
 
 
-@dataclass
+@record(frozen=False)
 class ContextFile:
     """A build-context file some fix edits, with the edits taken so far."""
 
@@ -105,7 +104,7 @@ class Applied:
     diagnostic: Diagnostic
 
 
-@dataclass
+@record(frozen=False)
 class Outcome:
     """What fixing one Dockerfile did."""
 

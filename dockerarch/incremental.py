@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from dockerarch.diagnostics import Diagnostic, Edit, PlatformVariant
@@ -36,7 +35,7 @@ from dockerarch.engine import (
     run_rules,
 )
 from dockerarch.model import Model, build_model
-from dockerarch.records import record
+from dockerarch.records import record, replace
 from dockerarch.syntax import Dockerfile, parse
 from dockerarch.syntax.parser import reparse
 from dockerarch.syntax.positions import Span

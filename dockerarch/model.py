@@ -20,13 +20,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from dockerarch.expand import Env, expand
 from dockerarch.platforms import Platform, normalize_arch
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.syntax import Dockerfile, Flag, Instruction, KeyValue, Word
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ class ArgDecl:
     instruction: Instruction
 
 
-@dataclass
+@record(frozen=False)
 class Stage:
     index: int
     from_: Instruction

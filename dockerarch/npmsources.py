@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dockerarch.pysources.files import ContextError, read_text_in_root
-from dockerarch.records import record
+from dockerarch.records import field, record, replace
 from dockerarch.syntax.positions import LineIndex, Position
 
 __all__ = [

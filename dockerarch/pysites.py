@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,7 +23,7 @@ from dockerarch.pysources.model import (
 )
 from dockerarch.pysources.pip import PipInstall, pip_install_args
 from dockerarch.pysources.selection import Selection, local_project, project_command, selected
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
@@ -168,7 +167,7 @@ def _project_site(
     return PipSite(senv.stage, ins, cmd, install, tuple((r, span) for r in reqs), install)
 
 
-@dataclass
+@record(frozen=False)
 class _ProjectSite:
     """The project files one install command can see, traced back to the build context."""
 

@@ -1,23 +1,24 @@
-"""Immutable records: dataclasses that type checkers hold frozen.
+"""Records: classes of named fields, held frozen by type checkers and the test suite.
 
-``@dataclass(frozen=True)`` enforces immutability at run time: ``__init__`` sets
-each field through ``object.__setattr__``, and the class gets generated
-``__setattr__``/``__delattr__`` methods. Defining a dataclass is also slow: each
-generated method is source text compiled by ``exec``, ~0.6 M instructions apiece
-(callgrind), and a check of one small file defines about a hundred records before
-it reads a line. So in a user's run a record is a dataclass with only ``__init__``
-generated; ``__repr__``, ``__eq__`` and ``__hash__`` are shared functions that
-behave as the generated ones do (same text, same comparison and hash over the same
-fields). Creating a two-field ``Span`` then costs 0.12 us instead of 0.35; under
-callgrind a check of one small file went from 828 M instructions (frozen
-dataclasses) to 715 M (plain ones) to 617 M (this), ``python -c pass`` being 88 M.
+dockerarch defines about a hundred small classes before it reads a line of a
+Dockerfile, and creates many thousands of instances per file. ``dataclasses`` is
+slow at both: defining a dataclass compiles each generated method from source
+(~1.2 M instructions a class under callgrind, plus ~40 M to import the module and
+``inspect``, which it pulls in), and a frozen one sets every field through
+``object.__setattr__``. Together that was about a quarter of the instructions of a
+one-file check. So in a user's run ``@record`` builds the class itself: an
+``__init__`` compiled from a few lines, and shared ``__repr__``, ``__eq__``,
+``__hash__`` (and ordering) that read the fields through per-class getters and
+behave as the generated ones do (same text, same comparison, same hash).
 
-The immutability guarantee is kept where it is checked: ``frozen_default=True``
-makes mypy (``--strict``) reject any assignment to a record's field, and the test
-suite sets ``DOCKERARCH_FROZEN=1`` (tests/conftest.py), which makes every record a
-real ``@dataclass(frozen=True)``, in the suite's own process and in the processes
-it starts. tests/test_records.py holds the two kinds to the same behaviour.
-Set-once caches on a record keep using ``object.__setattr__``, which works either way.
+The guarantees are kept where they are checked: ``dataclass_transform`` makes
+mypy (``--strict``) treat records as dataclasses, frozen unless declared
+``frozen=False``, so any assignment to a frozen record's field is an error; and
+the test suite sets ``DOCKERARCH_FROZEN=1`` (tests/conftest.py), which makes every
+record a real ``dataclasses.dataclass`` (frozen where declared so), in the suite's
+process and in the processes it starts. tests/test_records.py holds the two kinds
+to the same behaviour. Set-once caches on a frozen record use
+``object.__setattr__``, which works either way.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import os
 import reprlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, TypeVar, overload
 
@@ -40,8 +40,62 @@ else:  # Read by type checkers only, which check as Python 3.11 (setup.cfg).
 
 T = TypeVar("T")
 
-#: Enforce immutability at run time (the test suite sets it).
+#: Build real dataclasses, frozen where declared (the test suite sets it).
 FROZEN = os.environ.get("DOCKERARCH_FROZEN") == "1"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+#: The options of ``dataclasses.field`` that records support.
+_OPTIONS = ("default", "default_factory", "init", "repr", "compare", "hash")
+
+
+class Field:
+    """What :func:`field` says about one field (``dataclasses.Field``'s options)."""
+
+    __slots__ = ("compare", "default", "default_factory", "hash", "init", "name", "repr")
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        default_factory: Any = MISSING,
+        init: bool = True,
+        repr: bool = True,
+        compare: bool = True,
+        hash: bool | None = None,
+    ) -> None:
+        if default is not MISSING and default_factory is not MISSING:
+            raise ValueError("cannot specify both default and default_factory")
+        self.name = ""
+        self.default = default
+        self.default_factory = default_factory
+        self.init = init
+        self.repr = repr
+        self.compare = compare
+        self.hash = hash
+
+    @property
+    def hashed(self) -> bool:
+        return self.compare if self.hash is None else self.hash
+
+
+def field(
+    *,
+    default: Any = MISSING,
+    default_factory: Callable[[], Any] | Any = MISSING,
+    init: bool = True,
+    repr: bool = True,
+    compare: bool = True,
+    hash: bool | None = None,
+) -> Any:
+    """``dataclasses.field`` for records."""
+    return Field(default, default_factory, init, repr, compare, hash)
 
 
 @overload
@@ -49,45 +103,175 @@ def record(cls: type[T], /) -> type[T]: ...
 
 
 @overload
-def record(*, slots: bool = False, order: bool = False) -> Callable[[type[T]], type[T]]: ...
-
-
-@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def record(
-    cls: type[T] | None = None, /, *, slots: bool = False, order: bool = False
+    *, slots: bool = False, order: bool = False, frozen: bool = True
+) -> Callable[[type[T]], type[T]]: ...
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
+def record(
+    cls: type[T] | None = None, /, *, slots: bool = False, order: bool = False, frozen: bool = True
 ) -> type[T] | Callable[[type[T]], type[T]]:
-    """``@dataclass(frozen=True, slots=..., order=...)``, frozen for type checkers."""
+    """``@dataclass(frozen=frozen, slots=slots, order=order)``; see the module's docs."""
 
     def make(c: type[T]) -> type[T]:
         if FROZEN:
-            return dataclass(frozen=True, slots=slots, order=order)(c)
-        if order:
-            # Ordering methods are generated from the comparison fields, with __eq__.
-            return dataclass(unsafe_hash=True, slots=slots, order=True)(c)
-        made = dataclass(repr=False, eq=False, slots=slots)(c)
-        _share_methods(made)
-        return made
+            return _dataclass(c, slots=slots, order=order, frozen=frozen)
+        return _build(c, slots=slots, order=order, frozen=frozen)
 
     return make if cls is None else make(cls)
 
 
-def _share_methods(cls: type[Any]) -> None:
-    """Give ``cls`` the ``__repr__``, ``__eq__`` and ``__hash__`` a frozen dataclass
-    would generate, as shared functions reading the fields through getters; like
-    dataclass, keep those the class body defines itself."""
+def replace(obj: T, /, **changes: Any) -> T:
+    """A copy of ``obj`` with ``changes``, as ``dataclasses.replace`` makes it."""
+    own: tuple[Field, ...] | None = type(obj).__dict__.get("_record_fields")
+    if own is None:
+        import dataclasses
+
+        return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    for f in own:
+        if not f.init:
+            if f.name in changes:
+                raise ValueError(f"field {f.name} is declared with init=False")
+        elif f.name not in changes:
+            changes[f.name] = getattr(obj, f.name)
+    return type(obj)(**changes)
+
+
+# -- the real dataclass (test suite) ------------------------------------------------
+
+
+def _dataclass(cls: type[T], *, slots: bool, order: bool, frozen: bool) -> type[T]:
+    import dataclasses
+
+    for name in _own_annotations(cls):
+        spec = cls.__dict__.get(name)
+        if isinstance(spec, Field):
+            options = {k: getattr(spec, k) for k in _OPTIONS}
+            options = {k: v for k, v in options.items() if v is not MISSING}
+            setattr(cls, name, dataclasses.field(**options))
+    return dataclasses.dataclass(frozen=frozen, slots=slots, order=order)(cls)
+
+
+# -- the user's record --------------------------------------------------------------
+
+
+def _build(cls: type[T], *, slots: bool, order: bool, frozen: bool) -> type[T]:
+    fields: dict[str, Field] = {}
+    for base in reversed(cls.__mro__[1:]):
+        for f in base.__dict__.get("_record_fields", ()):
+            fields[f.name] = f
+    for name, annotation in _own_annotations(cls).items():
+        if _is_classvar(annotation):
+            continue
+        value = cls.__dict__.get(name, MISSING)
+        f = value if isinstance(value, Field) else Field(default=value)
+        f.name = name
+        fields[name] = f
+        if isinstance(value, Field):
+            # As dataclasses leave it: the default as a class attribute, or nothing.
+            if f.default is MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, f.default)
+    every = tuple(fields.values())
     body = dict(cls.__dict__)
-    own = fields(cls)
-    cls._record_shown = tuple(f.name for f in own if f.repr)
+    if slots:
+        cls = _with_slots(cls, every)
+    setattr(cls, "__init__", _init(cls, every))  # noqa: B010 - mypy forbids assigning methods
+    setattr(cls, "__match_args__", tuple(f.name for f in every if f.init))  # noqa: B010
+    _share_methods(cls, every, body, order=order, frozen=frozen)
+    return cls
+
+
+def _own_annotations(cls: type[Any]) -> dict[str, Any]:
+    # Since Python 3.10 a class without annotations of its own has an empty
+    # __annotations__, not its base's; inspect.get_annotations would import inspect.
+    annotations: dict[str, Any] = cls.__annotations__
+    return annotations
+
+
+def _is_classvar(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar"))
+    from typing import ClassVar, get_origin
+
+    return annotation is ClassVar or get_origin(annotation) is ClassVar
+
+
+def _with_slots(cls: type[T], every: tuple[Field, ...]) -> type[T]:
+    """``cls`` made again with ``__slots__`` for the fields its bases have no slot for."""
+    inherited = {s for base in cls.__mro__[1:-1] for s in base.__dict__.get("__slots__", ())}
+    body = dict(cls.__dict__)
+    names = tuple(f.name for f in every if f.name not in inherited)
+    for name in (*names, "__dict__", "__weakref__"):
+        body.pop(name, None)
+    body["__slots__"] = names
+    meta: Any = type(cls)
+    made: type[T] = meta(cls.__name__, cls.__bases__, body)
+    made.__qualname__ = cls.__qualname__
+    return made
+
+
+_FACTORY = object()
+
+
+def _init(cls: type[Any], every: tuple[Field, ...]) -> Callable[..., None]:
+    """``__init__`` for ``every`` field, compiled from the lines dataclasses would write."""
+    scope: dict[str, Any] = {"_record_FACTORY": _FACTORY}
+    params = ["self"]
+    lines = []
+    for i, f in enumerate(every):
+        default, factory = f"_record_d{i}", f"_record_f{i}"
+        if f.default is not MISSING:
+            scope[default] = f.default
+        if f.default_factory is not MISSING:
+            scope[factory] = f.default_factory
+        if f.init:
+            if f.default_factory is not MISSING:
+                params.append(f"{f.name}=_record_FACTORY")
+                value = f"{factory}() if {f.name} is _record_FACTORY else {f.name}"
+            else:
+                params.append(f.name if f.default is MISSING else f"{f.name}={default}")
+                value = f.name
+        elif f.default_factory is not MISSING:
+            value = f"{factory}()"
+        elif f.default is not MISSING:
+            value = default
+        else:
+            continue
+        lines.append(f"  self.{f.name} = {value}")
+    if hasattr(cls, "__post_init__"):
+        lines.append("  self.__post_init__()")
+    source = f"def __init__({', '.join(params)}):\n" + ("\n".join(lines) or "  pass") + "\n"
+    exec(source, scope)
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+def _share_methods(
+    cls: type[Any], every: tuple[Field, ...], body: dict[str, Any], *, order: bool, frozen: bool
+) -> None:
+    """Give ``cls`` the ``__repr__``, ``__eq__``, ``__hash__`` (and ordering) that
+    dataclass would generate, as shared functions reading the fields through
+    getters; like dataclass, keep those the class body defines itself."""
+    cls._record_fields = every
+    cls._record_shown = tuple(f.name for f in every if f.repr)
     # Static: a getter made of a lambda would otherwise bind to the instance.
-    cls._record_compared = staticmethod(_getter([f.name for f in own if f.compare]))
-    hashed = [f.name for f in own if (f.compare if f.hash is None else f.hash)]
-    cls._record_hashed = staticmethod(_getter(hashed))
+    cls._record_compared = staticmethod(_getter([f.name for f in every if f.compare]))
+    cls._record_hashed = staticmethod(_getter([f.name for f in every if f.hashed]))
+    shared: dict[str, Callable[..., Any]] = {"__repr__": _repr, "__eq__": _eq}
+    if order:
+        shared.update(__lt__=_lt, __le__=_le, __gt__=_gt, __ge__=_ge)
+    for name, method in shared.items():
+        if name not in body:
+            setattr(cls, name, method)
     # A body that defines __eq__ gets __hash__ = None from Python, which is not its own.
     own_hash = "__hash__" in body and not (body["__hash__"] is None and "__eq__" in body)
-    shared: dict[str, Callable[..., Any]] = {"__repr__": _repr, "__eq__": _eq, "__hash__": _hash}
-    for name, method in shared.items():
-        if not (own_hash if name == "__hash__" else name in body):
-            setattr(cls, name, method)
+    if not own_hash:
+        # As dataclass(eq=True): hashed by the fields if frozen, unhashable if not.
+        setattr(cls, "__hash__", _hash if frozen else None)  # noqa: B010
 
 
 def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
@@ -115,3 +299,31 @@ def _eq(self: Any, other: Any) -> Any:
 
 def _hash(self: Any) -> int:
     return hash(self._record_hashed(self))
+
+
+def _lt(self: Any, other: Any) -> Any:
+    if other.__class__ is self.__class__:
+        compared = self._record_compared
+        return compared(self) < compared(other)
+    return NotImplemented
+
+
+def _le(self: Any, other: Any) -> Any:
+    if other.__class__ is self.__class__:
+        compared = self._record_compared
+        return compared(self) <= compared(other)
+    return NotImplemented
+
+
+def _gt(self: Any, other: Any) -> Any:
+    if other.__class__ is self.__class__:
+        compared = self._record_compared
+        return compared(self) > compared(other)
+    return NotImplemented
+
+
+def _ge(self: Any, other: Any) -> Any:
+    if other.__class__ is self.__class__:
+        compared = self._record_compared
+        return compared(self) >= compared(other)
+    return NotImplemented

@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
 from dockerarch.expand import expand, references
 from dockerarch.model import Model, PlatformView, Stage, build_model
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.shell.arch import EMPTY, Pred, Sym
 from dockerarch.shell.evaluate import Evaluator, statements
 from dockerarch.shell.model import ARCHES, ProbeKind
@@ -305,7 +304,7 @@ _READ_COMMANDS = frozenset({"read", "mapfile", "readarray", "getopts"})
 _LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement"})
 
 
-@dataclass
+@record(frozen=False)
 class _Pruner:
     text: str
     arch: str

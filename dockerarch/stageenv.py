@@ -14,14 +14,13 @@ import posixpath
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from dockerarch.expand import expand
 from dockerarch.knowledge import builddeps, distros
 from dockerarch.model import PlatformView, Stage
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.shell.model import Command, Word
 from dockerarch.syntax import Instruction
 
@@ -94,7 +93,7 @@ class CopyEntry:
     instruction: Instruction
 
 
-@dataclass
+@record(frozen=False)
 class StageEnv:
     view: PlatformView
     stage: Stage

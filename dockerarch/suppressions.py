@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from dockerarch.diagnostics import Diagnostic, Severity
+from dockerarch.records import field, record
 from dockerarch.syntax import Comment, Dockerfile, Instruction, Span
 
 _PATTERN = re.compile(
@@ -25,7 +25,7 @@ _PATTERN = re.compile(
 UNUSED_CODE = "DA901"
 
 
-@dataclass
+@record(frozen=False)
 class Suppression:
     span: Span
     file_wide: bool

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from dockerarch_rules.downloads import command_name, is_url, operands, strip_quotes
 from dockerarch_rules.platform_args import insert_lines
@@ -34,7 +33,7 @@ from dockerarch.knowledge.archnames import (
 )
 from dockerarch.model import PlatformView, Stage, arch_in_name
 from dockerarch.platforms import Platform
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.shell.model import Assignment, Command, Guard, Script, Word
 from dockerarch.syntax import Instruction, KeyValue, Span
 
@@ -97,7 +96,7 @@ class _Target:
     kind: str
 
 
-@dataclass
+@record(frozen=False)
 class _DefUse:
     """A hard-coded ARG/ENV value and the downloads that use it."""
 
@@ -110,7 +109,7 @@ class _DefUse:
     lines: list[int] = field(default_factory=list)
 
 
-@dataclass
+@record(frozen=False)
 class _Plan:
     """A fix: its edits per site group, or why there is none."""
 

@@ -71,7 +71,9 @@ def test_users_plain_records_give_the_suites_answers_on_every_fixture() -> None:
 
 def _kinds(monkeypatch: pytest.MonkeyPatch, frozen: bool) -> list[type[Any]]:
     """The same record definitions, made frozen or plain: no fields, one, a field left
-    out of comparison or hashing, a body's own __eq__ or __hash__, slots, a subclass."""
+    out of comparison or hashing, a body's own __eq__ or __hash__, slots, a subclass,
+    fields set by factories, by __post_init__ or not by the caller, ordering, and a
+    mutable record."""
     monkeypatch.setattr(records, "FROZEN", frozen)
 
     @records.record
@@ -85,8 +87,8 @@ def _kinds(monkeypatch: pytest.MonkeyPatch, frozen: bool) -> list[type[Any]]:
     @records.record(slots=True)
     class Partly:
         a: int
-        b: list[int] = dataclasses.field(default_factory=list, compare=False, repr=False)
-        c: str = dataclasses.field(default="c", hash=False)
+        b: list[int] = records.field(default_factory=list, compare=False, repr=False)
+        c: str = records.field(default="c", hash=False)
 
     @records.record
     class OwnEq:
@@ -106,7 +108,27 @@ def _kinds(monkeypatch: pytest.MonkeyPatch, frozen: bool) -> list[type[Any]]:
     class Child(One):
         y: str = "y"
 
-    return [Empty, One, Partly, OwnEq, OwnHash, Child]
+    @records.record(slots=True)
+    class Derived:
+        a: int
+        twice: int = records.field(init=False, repr=False, compare=False)
+        seen: tuple[int, ...] = records.field(default=(), init=False)
+        made: dict[str, int] = records.field(default_factory=dict, init=False)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "twice", 2 * self.a)
+
+    @records.record(slots=True, order=True)
+    class Ordered:
+        a: int
+        b: str = "b"
+
+    @records.record(frozen=False)
+    class Mutable:
+        a: int
+        items: list[int] = records.field(default_factory=list)
+
+    return [Empty, One, Partly, OwnEq, OwnHash, Child, Derived, Ordered, Mutable]
 
 
 def _samples(kind: type[Any]) -> list[Any]:
@@ -117,8 +139,18 @@ def _samples(kind: type[Any]) -> list[Any]:
         "OwnEq": [(1,), (2,)],
         "OwnHash": [(1,), (2,)],
         "Child": [(1, "y"), (1, "z"), (2, "y")],
+        "Derived": [(1,), (2,)],
+        "Ordered": [(1, "a"), (1, "b"), (2, "a")],
+        "Mutable": [(1,), (1, [2]), (2,)],
     }
     return [kind(*a) for a in args[kind.__name__]]
+
+
+def _hash(obj: Any) -> int | str:
+    try:
+        return hash(obj)
+    except TypeError as exc:
+        return str(exc)
 
 
 def test_plain_records_repr_compare_and_hash_as_frozen_dataclasses(
@@ -126,12 +158,37 @@ def test_plain_records_repr_compare_and_hash_as_frozen_dataclasses(
 ) -> None:
     frozen, plain = _kinds(monkeypatch, True), _kinds(monkeypatch, False)
     for f_kind, p_kind in zip(frozen, plain, strict=True):
+        assert p_kind.__match_args__ == f_kind.__match_args__
+        assert hasattr(p_kind, "__slots__") == hasattr(f_kind, "__slots__")
         fs, ps = _samples(f_kind), _samples(p_kind)
         for f1, p1 in zip(fs, ps, strict=True):
             assert repr(f1) == repr(p1)
-            assert hash(f1) == hash(p1)
+            assert _hash(f1) == _hash(p1)
+            assert records.replace(p1) == p1 and records.replace(p1) is not p1
             for f2, p2 in zip(fs, ps, strict=True):
                 assert (f1 == f2) == (p1 == p2), (f1, f2)
+                if f_kind.__name__ == "Ordered":
+                    assert (f1 < f2, f1 <= f2, f1 > f2) == (p1 < p2, p1 <= p2, p1 > p2)
             assert (p1 == object()) is False
     one, child = plain[1], plain[5]
     assert one(1) != child(1, "y")  # another class never compares equal, as in dataclasses
+
+
+def test_plain_records_initialise_fields_as_dataclasses_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Partly, Derived, Mutable = (_kinds(monkeypatch, False)[i] for i in (2, 6, 8))
+    first, second = Partly(1), Partly(1)
+    assert first.b == [] and first.b is not second.b  # a factory's value per instance
+    derived = Derived(3)
+    assert (derived.twice, derived.seen, derived.made) == (6, (), {})
+    with pytest.raises(ValueError, match="init=False"):
+        records.replace(derived, seen=(1,))
+    assert records.replace(Partly(1, [1]), a=2) == Partly(2, [1])
+    with pytest.raises(TypeError):
+        records.replace(Partly(1), nope=1)
+    with pytest.raises(AttributeError):
+        first.other = 1  # slots: no attributes beyond the fields
+    mutable = Mutable(1)
+    mutable.a = 2
+    assert mutable == Mutable(2)

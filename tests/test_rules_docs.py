@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from importlib.metadata import entry_points
 
@@ -37,6 +38,12 @@ def test_rule_metadata(r: Rule) -> None:
     assert r.category in CATEGORIES
     assert r.summary and "\n" not in r.summary and len(r.summary) <= 100, r.summary
     assert r.url.endswith(r.code.lower())
+
+
+@pytest.mark.parametrize("r", RULES, ids=[r.code for r in RULES])
+def test_rule_docs_are_the_cleaned_docstring(r: Rule) -> None:
+    # engine.rule dedents the docstring itself to keep inspect out of every run.
+    assert r.docs == inspect.cleandoc((r.check.__doc__ or "").strip().partition("\n")[2])
 
 
 @pytest.mark.parametrize("r", RULES, ids=[r.code for r in RULES])

@@ -19,7 +19,6 @@ import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -32,6 +31,7 @@ from dockerarch.commands._common import (
     iter_inputs,
 )
 from dockerarch.fileio import FileError
+from dockerarch.records import field, record
 
 if TYPE_CHECKING:
     from dockerarch import engine
@@ -82,7 +82,7 @@ def add_parser(
     return parser
 
 
-@dataclass
+@record(frozen=False)
 class _Tally:
     fixed: int = 0
     remaining: int = 0

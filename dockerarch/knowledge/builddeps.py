@@ -16,13 +16,12 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-from dockerarch.records import record
+from dockerarch.records import field, record
 
 if sys.version_info >= (3, 11):
     import tomllib

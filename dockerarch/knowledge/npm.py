@@ -17,13 +17,12 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import field
 from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any, Protocol
 
 from dockerarch.platforms import normalize_arch
-from dockerarch.records import record
+from dockerarch.records import field, record
 
 if sys.version_info >= (3, 11):
     import tomllib

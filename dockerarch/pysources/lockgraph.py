@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
@@ -22,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 from dockerarch.pysources.markers import MACHINE, PYTHONS, marker_environment
 from dockerarch.pysources.model import PyRequirement
 from dockerarch.pysources.poetry import poetry_requirement
-from dockerarch.records import record
+from dockerarch.records import record, replace
 
 
 @record

@@ -10,7 +10,6 @@ can rewrite the text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -25,7 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, Span
 
 
@@ -82,7 +81,7 @@ class PyRequirement:
         return self.name is not None and not (self.editable or self.url or self.constraint)
 
 
-@dataclass
+@record(frozen=False)
 class IndexOptions:
     """Where and in which format pip may fetch packages.
 
@@ -171,7 +170,7 @@ def _update_format(value: str, target: set[str], other: set[str]) -> None:
             target.add(key)
 
 
-@dataclass
+@record(frozen=False)
 class RequirementsResult:
     """What a reader found: requirements in source order, issues, file-level options."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from dockerarch.pysources.model import IndexOptions
 from dockerarch.pysources.optscan import POSITIONAL, UNKNOWN, OptionTable, scan, table
+from dockerarch.records import field, record
 
 
 class Arg(NamedTuple):
@@ -19,7 +19,7 @@ class Arg(NamedTuple):
     start: int = 0
 
 
-@dataclass
+@record(frozen=False)
 class PipInstall(IndexOptions):
     """The arguments of one ``pip install`` / ``uv pip install`` / ``uv pip sync``.
 

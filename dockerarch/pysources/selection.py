@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from dockerarch.pysources.model import PyRequirement, RequirementsResult, is_url
 from dockerarch.pysources.optscan import POSITIONAL, OptionTable, scan, table
-from dockerarch.records import record
+from dockerarch.records import field, record
 
 # The path ends in a non-space so that the optional spaces before ``[extras]``
 # cannot be shared with it: a lazy path then \s* backtracks quadratically on
@@ -125,7 +124,7 @@ def project_command(words: Sequence[str]) -> Selection | None:
     return None
 
 
-@dataclass
+@record(frozen=False)
 class _Choices:
     """The directory, groups and extras a poetry or uv command line asks for."""
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import field
 from pathlib import Path
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix
 from dockerarch.engine import Rule, load_rules
 from dockerarch.fileio import FileError, read_source
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.syntax import Dockerfile, LineIndex, Span
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit", "checkstyle")

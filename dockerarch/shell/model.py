@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field, replace
 from enum import Enum
 
-from dockerarch.records import record
+from dockerarch.records import field, record, replace
 from dockerarch.syntax.positions import Span
 
 # The architectures a guard is computed over (TARGETARCH spellings). A guard's

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gc
 import threading
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import tree_sitter as ts
 import tree_sitter_bash
 
+from dockerarch.records import record
 from dockerarch.shell.arch import EMPTY, Pred, Sym, probe_kind
 from dockerarch.shell.evaluate import Evaluator, NodeKey, command_parts, key, statements
 from dockerarch.shell.model import (
@@ -106,7 +106,7 @@ class _Ctx(NamedTuple):
         return self._replace(guard=self.guard.narrow(pred.true, pred.decided, pred.kinds))
 
 
-@dataclass(slots=True)
+@record(frozen=False, slots=True)
 class _Block:
     """Statements run in order; each may narrow the context of those after it
     (``[ "$TARGETARCH" = amd64 ] || exit 0``)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import field
 
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, SourceMap, Span
 
 

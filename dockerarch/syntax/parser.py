@@ -16,9 +16,9 @@ import json
 import re
 from bisect import bisect_left
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
+from dockerarch.records import replace
 from dockerarch.syntax.nodes import (
     Blank,
     Comment,

@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.syntax.positions import Span
 from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.builds import BAKE_TARGET, Build, expand_variables, parse_platforms
@@ -35,7 +34,7 @@ class Value:
     span: Span
 
 
-@dataclass
+@record(frozen=False)
 class Block:
     kind: str
     name: str

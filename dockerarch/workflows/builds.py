@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import field
 from pathlib import Path
 
 from dockerarch.platforms import Platform, normalize_arch
-from dockerarch.records import record
+from dockerarch.records import field, record
 from dockerarch.syntax.positions import Span
 
 #: How a build is written, which decides the fix offered.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Fix, Severity
 from dockerarch.engine import Settings
 from dockerarch.fileio import FileError, read_source
 from dockerarch.platforms import Platform
+from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex
 from dockerarch.workflows import bake, github, gitlab
 from dockerarch.workflows.builds import BUILD_PUSH_ACTION, Build, runs_natively
@@ -25,7 +25,7 @@ ASSUMED_HOST = "amd64"
 _SHOWN = 3
 
 
-@dataclass
+@record(frozen=False)
 class CiResult:
     """One checked CI file, shaped like :class:`dockerarch.engine.Result` for the reporters.
 

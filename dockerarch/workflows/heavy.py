@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from dockerarch.engine import Settings, check_text, instruction_at, load_rules
 from dockerarch.expand import expand
 from dockerarch.model import Model, PlatformView, Stage, build_model
 from dockerarch.platforms import Platform
-from dockerarch.records import record
+from dockerarch.records import record, replace
 from dockerarch.shell.model import Command
 from dockerarch.syntax import Instruction, Span, parse
 from dockerarch.workflows.builds import runs_natively
