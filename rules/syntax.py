@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 
@@ -23,6 +22,8 @@ def _unknown(ins: Instruction) -> str | None:
     if ins.name in KNOWN_INSTRUCTIONS:
         return None
     message = f"unknown instruction: {ins.keyword}"
+    import difflib  # only for unknown instructions: kept out of every run's start-up
+
     close = difflib.get_close_matches(ins.name, sorted(KNOWN_INSTRUCTIONS), n=1, cutoff=0.6)
     return f"{message} (did you mean {close[0]}?)" if close else message
 

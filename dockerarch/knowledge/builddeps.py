@@ -14,19 +14,13 @@ Typical use::
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any, Literal
 
+from dockerarch.knowledge import curated
 from dockerarch.records import field, record
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "BuildNeeds",
@@ -248,5 +242,4 @@ def _family_table(package_manager: str, table: str) -> dict[str, list[str]]:
 
 @cache
 def _data() -> dict[str, Any]:
-    path = resources.files("dockerarch.knowledge").joinpath("data", "builddeps.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return curated.load("builddeps")

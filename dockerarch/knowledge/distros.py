@@ -8,18 +8,12 @@ know stays ``None`` rather than being guessed.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from dockerarch.knowledge import curated
 from dockerarch.records import record
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "BaseEnv",
@@ -482,8 +476,7 @@ def _version(text: object) -> Version | None:
 
 @cache
 def _data() -> dict[str, Any]:
-    path = resources.files("dockerarch.knowledge").joinpath("data", "distros.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return curated.load("distros")
 
 
 def _distros() -> dict[str, Any]:

@@ -21,13 +21,9 @@ from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any, Protocol
 
+from dockerarch.knowledge import curated
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import field, record
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "KIND_BUNDLED",
@@ -688,7 +684,16 @@ def _rule_from_toml(name: str, raw: Mapping[str, Any]) -> CuratedRule:
 
 
 def parse_curated(text: str) -> dict[str, tuple[CuratedRule, ...]]:
-    data = tomllib.loads(text)
+    """The rules of an ``npm_curated.toml`` text."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
+    return _curated_rules(tomllib.loads(text))
+
+
+def _curated_rules(data: dict[str, Any]) -> dict[str, tuple[CuratedRule, ...]]:
     return {
         name: tuple(_rule_from_toml(name, r) for r in body.get("rule", ()))
         for name, body in data.items()
@@ -698,8 +703,7 @@ def parse_curated(text: str) -> dict[str, tuple[CuratedRule, ...]]:
 @cache
 def load_curated() -> Mapping[str, tuple[CuratedRule, ...]]:
     """The hand-checked facts shipped in ``data/npm_curated.toml``."""
-    text = resources.files(__package__).joinpath("data/npm_curated.toml").read_text("utf-8")
-    return parse_curated(text)
+    return _curated_rules(curated.load("npm_curated"))
 
 
 def summarize_version(
