@@ -21,6 +21,11 @@ be scheduled. On a shared machine both move with the neighbours' load (they
 share the cores and caches), so compare runs made at the same time.
 
     python bench/lsp_latency.py [--edits 200] [--lines 300] [--interval MS] [--repeat 3]
+
+``--instructions`` runs the server under valgrind's callgrind instead (edits back
+to back) and prints the instructions it executes per edit: the same count on a
+loaded machine as on an idle one, so two versions can be compared when the
+neighbours make timings useless. Needs ``valgrind``; slow (~1 minute).
 """
 
 from __future__ import annotations
@@ -71,12 +76,12 @@ def edited(row: str, version: int) -> str:
 class Server:
     """``dockerarch lsp`` in a child process; a thread notes when each message arrives."""
 
-    def __init__(self) -> None:
+    def __init__(self, wrapper: tuple[str, ...] = (), log: Any = subprocess.DEVNULL) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockerarch.lsp"],
+            [*wrapper, sys.executable, "-m", "dockerarch.lsp"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
         )
         self.diagnosed: dict[int, float] = {}
         self.answers: dict[int, dict[str, Any]] = {}
@@ -144,8 +149,10 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[float], float | None]:
-    server = Server()
+def run(
+    edits: int, lines: int, interval: float, server: Server | None = None
+) -> tuple[list[float], list[float], float | None]:
+    server = server or Server()
     server.request("initialize", {"processId": None, "capabilities": {}})
     server.notify("initialized", {})
     uri = Path("/tmp/bench/Dockerfile").as_uri()
@@ -179,7 +186,9 @@ def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[floa
             server.wait_diagnosed(version)
     server.wait_diagnosed(last)
     cpu_after = cpu_seconds(server.proc.pid)
-    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) / edits
+    cpu = None
+    if cpu_before is not None and cpu_after is not None and edits:
+        cpu = (cpu_after - cpu_before) / edits
     server.request("shutdown", None)
     server.notify("exit", {})
     server.proc.wait(TIMEOUT)
@@ -190,6 +199,24 @@ def run(edits: int, lines: int, interval: float) -> tuple[list[float], list[floa
         for version in range(2, last + 1)
     ]
     return latencies, trips, cpu
+
+
+def instructions(edits: int, lines: int) -> float:
+    """Instructions per edit: a server's count with ``edits`` edits less one's with none."""
+    import re
+    import tempfile
+
+    counts = []
+    for n in (0, edits):
+        with tempfile.TemporaryFile() as log:
+            wrapper = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+            run(n, lines, 0, Server(wrapper, log))
+            log.seek(0)
+            found = re.search(rb"Collected : (\d+)", log.read())
+        if found is None:
+            sys.exit("valgrind did not report a count")
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / edits
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -214,8 +241,17 @@ def main() -> None:
         default=3,
         help="runs, each with a fresh server; the medians of their p50s and p95s are the result",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count the server's instructions per edit under valgrind instead of timing",
+    )
     args = parser.parse_args()
     size = f"{args.edits} edits of a {args.lines}-line Dockerfile"
+    if args.instructions:
+        per_edit = instructions(args.edits, args.lines)
+        print(f"{size}, back to back: {per_edit / 1e6:.2f} M instructions per edit")
+        return
     if args.interval:
         size += f", one every {args.interval:g} ms"
     p50s, p95s = [], []

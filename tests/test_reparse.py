@@ -41,11 +41,22 @@ def _tree(tree: Dockerfile) -> object:
     return (tree.text, tree.escape, tree.bom, _norm(tree.items), _norm(tree.errors))
 
 
+def _splits(tree: Dockerfile) -> list[object]:
+    """Every instruction's argument splits (the ones an instruction memoizes)."""
+    return [
+        (ins.words(), ins.quoted_words(tree.escape), ins.key_values(tree.escape))
+        for ins in tree.walk()
+    ]
+
+
 def _assert_reparses(texts_in_order: list[str]) -> None:
     tree = parse(texts_in_order[0])
     for text in texts_in_order[1:]:
+        _splits(tree)  # memoized now, so moved instructions carry them along
         tree = reparse(tree, text)
-        assert _tree(tree) == _tree(parse(text)), text
+        fresh = parse(text)
+        assert _tree(tree) == _tree(fresh), text
+        assert _splits(tree) == _splits(fresh), text
         assert tree.to_source() == text
 
 

@@ -97,6 +97,37 @@ class _Memo:
         self.quoted: tuple[str, tuple[Word, ...]] | None = None
         self.key_values: tuple[str, tuple[KeyValue, ...]] | None = None
 
+    def moved(self, delta: int) -> _Memo:
+        """The same splits ``delta`` characters further on: cheaper than splitting
+        again the instructions an edit moved (the LSP moves a tail of them per keystroke)."""
+        memo = _Memo()
+        if self.words is not None:
+            memo.words = _moved_words(self.words, delta)
+        if self.quoted is not None:
+            memo.quoted = (self.quoted[0], _moved_words(self.quoted[1], delta))
+        if self.key_values is not None:
+            escape, pairs = self.key_values
+            memo.key_values = (
+                escape,
+                tuple(
+                    [
+                        KeyValue(
+                            kv.key,
+                            kv.value,
+                            kv.key_span.moved(delta),
+                            None if kv.value_span is None else kv.value_span.moved(delta),
+                            kv.span.moved(delta),
+                        )
+                        for kv in pairs
+                    ]
+                ),
+            )
+        return memo
+
+
+def _moved_words(words: tuple[Word, ...], delta: int) -> tuple[Word, ...]:
+    return tuple([Word(w.text, w.value, w.span.moved(delta)) for w in words])
+
 
 @record(slots=True)
 class Instruction:

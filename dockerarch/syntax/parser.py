@@ -85,15 +85,16 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self.text = text
         out: list[tuple[int, int, int]] = []
-        pos, n = 0, len(text)
-        while pos < n:
-            nl = text.find("\n", pos)
-            end = n if nl == -1 else nl + 1
-            content_end = end
-            while content_end > pos and text[content_end - 1] in "\r\n":
-                content_end -= 1
-            out.append((pos, content_end, end))
+        pos = 0
+        # Split once rather than find line by line: this runs twice per keystroke in the LSP.
+        for line in text.split("\n"):
+            end = pos + len(line) + 1
+            out.append((pos, pos + len(line.rstrip("\r")), end))
             pos = end
+        # The piece after the last newline: a last line without one, or nothing.
+        start, content_end, _ = out.pop()
+        if start < len(text):
+            out.append((start, content_end, len(text)))
         self.lines = out
 
 

@@ -102,19 +102,33 @@ class SourceMap:
     file, so every diagnostic can point at exact source bytes.
     """
 
-    __slots__ = ("_keys", "_segments")
+    __slots__ = ("_delta", "_keys", "_segments")
 
     def __init__(self, segments: list[Segment]) -> None:
         self._segments = segments
         self._keys = [s.logical for s in segments]
+        #: Added to every source offset: a map moved with its instruction (after an
+        #: edit before it) shares its segments instead of copying them.
+        self._delta = 0
 
     @classmethod
     def identity(cls, source_start: int, length: int) -> SourceMap:
         return cls([Segment(0, source_start, length)])
 
+    def moved(self, delta: int) -> SourceMap:
+        """The same map for source text ``delta`` characters further on."""
+        moved = SourceMap.__new__(SourceMap)
+        moved._segments = self._segments
+        moved._keys = self._keys
+        moved._delta = self._delta + delta
+        return moved
+
     @property
     def segments(self) -> list[Segment]:
-        return self._segments
+        delta = self._delta
+        if not delta:
+            return self._segments
+        return [Segment(s.logical, s.source + delta, s.length) for s in self._segments]
 
     def to_source(self, logical: int) -> int:
         """Source offset of logical offset ``logical``.
@@ -123,23 +137,24 @@ class SourceMap:
         end of that segment's source slice, so spans never swallow the
         continuation characters between two segments.
         """
-        if not self._segments:
+        segments = self._segments
+        if not segments:
             return 0
-        if len(self._segments) == 1:
+        if len(segments) == 1:
             # A one-line instruction or a heredoc body: no segment to search for.
-            seg = self._segments[0]
-            return seg.source + min(logical - seg.logical, seg.length)
+            seg = segments[0]
+            return seg.source + self._delta + min(logical - seg.logical, seg.length)
         i = bisect_right(self._keys, logical) - 1
         if i < 0:
             i = 0
-        seg = self._segments[i]
+        seg = segments[i]
         if i > 0 and logical == seg.logical:
-            prev = self._segments[i - 1]
+            prev = segments[i - 1]
             if prev.logical + prev.length == logical:
                 # Prefer the start of the next segment for starts; callers that
                 # need an exclusive end use span_to_source.
-                return seg.source
-        return seg.source + min(logical - seg.logical, seg.length)
+                return seg.source + self._delta
+        return seg.source + self._delta + min(logical - seg.logical, seg.length)
 
     def span_to_source(self, start: int, end: int) -> Span:
         """Source span of the logical range ``[start, end)``."""
@@ -152,7 +167,7 @@ class SourceMap:
     def slice(self, start: int, end: int) -> SourceMap:
         """The map of the logical substring ``[start, end)``, re-based at 0."""
         out: list[Segment] = []
-        for seg in self._segments:
+        for seg in self.segments:
             a = max(start, seg.logical)
             b = min(end, seg.logical + seg.length)
             if a < b:

@@ -13,7 +13,7 @@ from dockerarch.syntax.nodes import (
     Item,
     Word,
 )
-from dockerarch.syntax.positions import Segment, SourceMap, Span
+from dockerarch.syntax.positions import Span
 
 
 def shifted(item: Item, delta: int, lines: int) -> Item:
@@ -35,7 +35,7 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
     # their empty tuples are kept as they are (a tail of a few hundred instructions
     # moves on every keystroke in an editor).
     json, flags, heredocs = ins.json, ins.flags, ins.heredocs
-    return Instruction(
+    moved = Instruction(
         span=ins.span.moved(delta),
         keyword=ins.keyword,
         keyword_span=ins.keyword_span.moved(delta),
@@ -46,9 +46,7 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
         if flags
         else flags,
         args=ins.args,
-        args_map=SourceMap(
-            [Segment(s.logical, s.source + delta, s.length) for s in ins.args_map.segments]
-        ),
+        args_map=ins.args_map.moved(delta),
         json=None
         if json is None
         else tuple(Word(w.text, w.value, w.span.moved(delta)) for w in json),
@@ -75,3 +73,7 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
         else ins.errors,
         comments=tuple(s.moved(delta) for s in ins.comments) if ins.comments else ins.comments,
     )
+    memo = ins._memo
+    if memo is not None:
+        object.__setattr__(moved, "_memo", memo.moved(delta))
+    return moved
