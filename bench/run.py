@@ -124,7 +124,12 @@ def whole_set(files: list[Path], repeat: int, tools: Sequence[Tool]) -> None:
         if not available(tool):
             print(f"  {tool.name:<20} not installed (pip install -e '.[bench]')")
             continue
-        s = results[tool.name] = measure(tool.command(files), repeat)
+        try:
+            s = results[tool.name] = measure(tool.command(files), repeat)
+        except RuntimeError as failed:
+            # One peer refusing these files must not cost the other numbers.
+            print(f"  {tool.name:<20} failed: {failed}")
+            continue
         print(
             f"  {tool.name:<20} {s.seconds:8.3f} {len(files) / s.seconds:9.1f} "
             f"{s.max_rss_mb:7.1f}MB"
@@ -167,6 +172,19 @@ def by_size(files: list[Path], tmp: Path, repeat: int) -> None:
     print(f"  8 MB / 0.8 MB time: {times[80] / times[8]:.1f} (linear: 10)")
 
 
+def copied(corpus: Path, into: Path) -> list[Path]:
+    """The Dockerfiles of ``corpus``, from a copy of it with none executable: tally refuses
+    an executable Dockerfile (real repositories have some), and every tool must lint the
+    same files. The whole tree is copied so that build-context files stay beside them."""
+    from dockerarch.discover import is_dockerfile_name
+
+    shutil.copytree(corpus, into, symlinks=True)
+    files = sorted(p for p in into.rglob("*") if p.is_file() and is_dockerfile_name(p.name))
+    for f in files:
+        f.chmod(f.stat().st_mode & 0o666)
+    return files
+
+
 def compile_sources() -> None:
     """Byte-compile dockerarch as an install does: with PYTHONDONTWRITEBYTECODE set
     (as here and in many CI images) an editable checkout recompiles every module
@@ -191,14 +209,7 @@ def main() -> None:
     compile_sources()
     with tempfile.TemporaryDirectory(prefix="dockerarch-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        if args.corpus:
-            from dockerarch.discover import is_dockerfile_name
-
-            files = sorted(
-                p for p in args.corpus.rglob("*") if p.is_file() and is_dockerfile_name(p.name)
-            )
-        else:
-            files = generate(tmp / "corpus")
+        files = copied(args.corpus, tmp / "corpus") if args.corpus else generate(tmp / "corpus")
         if not files:
             sys.exit(f"no Dockerfiles under {args.corpus}")
         # measure() runs each command once before timing: that run fills the cache.
