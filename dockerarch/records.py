@@ -28,6 +28,7 @@ import reprlib
 import sys
 from collections.abc import Callable
 from operator import attrgetter
+from types import CodeType, FunctionType
 from typing import Any, TypeVar, overload
 
 if sys.version_info >= (3, 11):
@@ -214,40 +215,73 @@ def _with_slots(cls: type[T], every: tuple[Field, ...]) -> type[T]:
 
 
 _FACTORY = object()
+#: Compiled ``__init__`` code by the shape of its fields (see :func:`_init`).
+_TEMPLATES: dict[tuple[str, ...], CodeType] = {}
 
 
 def _init(cls: type[Any], every: tuple[Field, ...]) -> Callable[..., None]:
-    """``__init__`` for ``every`` field, compiled from the lines dataclasses would write."""
+    """``__init__`` for ``every`` field: the lines dataclasses would write.
+
+    Compiling them is most of what defining a class costs, and many records share a
+    shape (say, three fields set from arguments): so each shape is compiled once, with
+    placeholder names, and a class gets that code with its own field names put in.
+    """
+    shape: list[str] = []
     scope: dict[str, Any] = {"_record_FACTORY": _FACTORY}
-    params = ["self"]
-    lines = []
+    defaults: list[Any] = []
     for i, f in enumerate(every):
-        default, factory = f"_record_d{i}", f"_record_f{i}"
         if f.default is not MISSING:
-            scope[default] = f.default
+            scope[f"_record_d{i}"] = f.default
         if f.default_factory is not MISSING:
-            scope[factory] = f.default_factory
+            scope[f"_record_f{i}"] = f.default_factory
         if f.init:
-            if f.default_factory is not MISSING:
-                params.append(f"{f.name}=_record_FACTORY")
-                value = f"{factory}() if {f.name} is _record_FACTORY else {f.name}"
-            else:
-                params.append(f.name if f.default is MISSING else f"{f.name}={default}")
-                value = f.name
+            shape.append("factory" if f.default_factory is not MISSING else "argument")
+            if f.default is not MISSING or f.default_factory is not MISSING:
+                defaults.append(_FACTORY if f.default_factory is not MISSING else f.default)
+            elif defaults:
+                raise TypeError(f"non-default argument {f.name!r} follows default argument")
         elif f.default_factory is not MISSING:
-            value = f"{factory}()"
-        elif f.default is not MISSING:
-            value = default
+            shape.append("made")
         else:
-            continue
-        lines.append(f"  self.{f.name} = {value}")
+            shape.append("default" if f.default is not MISSING else "unset")
     if hasattr(cls, "__post_init__"):
-        lines.append("  self.__post_init__()")
-    source = f"def __init__({', '.join(params)}):\n" + ("\n".join(lines) or "  pass") + "\n"
-    exec(source, scope)
-    init: Callable[..., None] = scope["__init__"]
+        shape.append("post_init")
+    template = _TEMPLATES.get(tuple(shape))
+    if template is None:
+        template = _TEMPLATES[tuple(shape)] = _compiled(shape)
+    names = {f"_record_p{i}": f.name for i, f in enumerate(every)}
+    code = template.replace(
+        co_varnames=tuple(names.get(n, n) for n in template.co_varnames),
+        co_names=tuple(names.get(n, n) for n in template.co_names),
+    )
+    init: Callable[..., None] = FunctionType(code, scope, "__init__", tuple(defaults))
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+def _compiled(shape: list[str]) -> CodeType:
+    """The code of an ``__init__`` of ``shape``, field ``i`` named ``_record_p{i}``."""
+    params = ["self"]
+    lines = []
+    for i, kind in enumerate(shape):
+        name = f"_record_p{i}"
+        if kind in ("argument", "factory"):
+            params.append(name)
+        if kind == "argument":
+            lines.append(f"  self.{name} = {name}")
+        elif kind == "factory":
+            lines.append(f"  self.{name} = _record_f{i}() if {name} is _record_FACTORY else {name}")
+        elif kind == "made":
+            lines.append(f"  self.{name} = _record_f{i}()")
+        elif kind == "default":
+            lines.append(f"  self.{name} = _record_d{i}")
+        elif kind == "post_init":
+            lines.append("  self.__post_init__()")
+    source = f"def __init__({', '.join(params)}):\n" + ("\n".join(lines) or "  pass") + "\n"
+    scope: dict[str, Any] = {}
+    exec(source, scope)  # our own generated source, as dataclasses does
+    code: CodeType = scope["__init__"].__code__
+    return code
 
 
 def _share_methods(
