@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pytest
@@ -66,6 +67,14 @@ def flagged_text(text: str, diag: Diagnostic) -> str:
 )
 def test_arch_tokens_of_known_downloads(url: str, token: str, arm64: str) -> None:
     assert arch_tokens(url, token) == {"amd64": token, "arm64": arm64}
+
+
+def test_every_naming_pattern_compiles() -> None:
+    # Compiled on first use at run time: a broken one must fail here, not in a user's check.
+    from dockerarch.knowledge.archnames import _rows
+
+    for row in _rows():
+        re.compile(row.pattern, re.IGNORECASE)
 
 
 def test_naming_depends_on_the_spelling_found() -> None:

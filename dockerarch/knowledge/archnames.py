@@ -55,7 +55,8 @@ class ArchNaming:
 
 @record(slots=True)
 class _Row:
-    pattern: re.Pattern[str]
+    #: Compiled on first use (re caches it): most runs need a few of these, if any.
+    pattern: str
     amd64: str
     naming: ArchNaming
 
@@ -74,14 +75,14 @@ def _rows() -> tuple[_Row, ...]:
         pattern, amd64, arm64, variable, status, project = line.split("\t")
         spelling = {"amd64": amd64} if arm64 == "-" else {"amd64": amd64, "arm64": arm64}
         naming = ArchNaming(project, spelling, variable, status == "verified")
-        rows.append(_Row(re.compile(pattern, re.IGNORECASE), amd64.lower(), naming))
+        rows.append(_Row(pattern, amd64.lower(), naming))
     return tuple(rows)
 
 
 def naming_for(url: str, token: str) -> ArchNaming | None:
     """How the download at ``url`` (a URL or file name holding ``token``) spells arches."""
     for row in _rows():
-        if row.amd64 == token.lower() and row.pattern.search(url):
+        if row.amd64 == token.lower() and re.search(row.pattern, url, re.IGNORECASE):
             return row.naming
     return None
 
