@@ -74,21 +74,29 @@ class DocumentIndex:
     def line_count(self) -> int:
         return len(self._starts)
 
-    def line_of(self, offset: int) -> int:
-        """0-based line holding ``offset`` (clamped to the text)."""
+    def point(self, offset: int) -> tuple[int, int]:
+        """The 0-based line and the character of ``offset``, in this index's encoding."""
         offset = max(0, min(offset, len(self.text)))
-        return bisect_right(self._starts, offset) - 1
-
-    def position(self, offset: int) -> types.Position:
-        offset = max(0, min(offset, len(self.text)))
-        line = self.line_of(offset)
+        line = bisect_right(self._starts, offset) - 1
         # An offset inside a \r\n pair sits at the end of its line.
         column_end = min(offset, self._ends[line])
         prefix = self.text[self._starts[line] : column_end]
-        return types.Position(line=line, character=_units(prefix, self.encoding))
+        return line, _units(prefix, self.encoding)
+
+    def position(self, offset: int) -> types.Position:
+        line, character = self.point(offset)
+        return types.Position(line=line, character=character)
 
     def range(self, span: Span) -> types.Range:
         return types.Range(start=self.position(span.start), end=self.position(span.end))
+
+    def json_range(self, span: Span) -> dict[str, dict[str, int]]:
+        """:meth:`range` in its JSON form (how diagnostics are sent, see lsp/convert.py)."""
+        (line, character), (end_line, end_character) = self.point(span.start), self.point(span.end)
+        return {
+            "start": {"line": line, "character": character},
+            "end": {"line": end_line, "character": end_character},
+        }
 
     def offset(self, position: types.Position) -> int:
         """The offset of ``position``; past-the-end lines and columns clamp.

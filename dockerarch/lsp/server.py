@@ -23,8 +23,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import cattrs
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import default_converter
 from pygls.uris import to_fs_path
 
 from dockerarch import __version__
@@ -34,7 +36,7 @@ from dockerarch.fileio import FileError
 from dockerarch.fixer import BOM, ContextFile, read_context_file
 from dockerarch.incremental import IncrementalChecker
 from dockerarch.lsp import actions
-from dockerarch.lsp.convert import SOURCE, to_lsp
+from dockerarch.lsp.convert import SOURCE, LspDiagnostic, to_lsp
 from dockerarch.lsp.hover import hover_at
 from dockerarch.lsp.online import ImageLookups
 from dockerarch.lsp.positions import UTF16, DocumentIndex
@@ -66,7 +68,7 @@ class Analysis:
     text: str
     index: DocumentIndex
     result: Result | None
-    diagnostics: list[types.Diagnostic]
+    diagnostics: list[LspDiagnostic]
 
     @property
     def result_id(self) -> str:
@@ -79,12 +81,31 @@ class _FileSettings:
     unsafe_fixes: bool
 
 
+def _converter() -> cattrs.Converter:
+    """pygls' converter, which sends diagnostics made in their JSON form (lsp/convert.py)
+    as they are wherever a ``Diagnostic`` is expected."""
+    converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
+    unstructure = converter.get_unstructure_hook(types.Diagnostic)
+    converter.register_unstructure_hook(
+        types.Diagnostic, lambda d: d if type(d) is dict else unstructure(d)
+    )
+    return converter
+
+
+def _sent(diagnostics: list[LspDiagnostic]) -> list[types.Diagnostic]:
+    # The typed fields of lsprotocol's messages hold them as they are; see _converter.
+    return cast("list[types.Diagnostic]", diagnostics)
+
+
 class DockerarchServer(LanguageServer):
     def __init__(self) -> None:
         # Full sync: pygls applies incremental edits on str.splitlines lines,
         # which break at characters LSP does not treat as line ends.
         super().__init__(
-            "dockerarch", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full
+            "dockerarch",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Full,
+            converter_factory=_converter,
         )
         self.pull = False
         self.generation = 0
@@ -384,7 +405,7 @@ class DockerarchServer(LanguageServer):
                 return
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
-                    uri=uri, diagnostics=analysis.diagnostics, version=analysis.version
+                    uri=uri, diagnostics=_sent(analysis.diagnostics), version=analysis.version
                 )
             )
         except asyncio.CancelledError:
@@ -518,7 +539,7 @@ def create_server() -> DockerarchServer:
         if params.previous_result_id == analysis.result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
         return types.RelatedFullDocumentDiagnosticReport(
-            items=analysis.diagnostics, result_id=analysis.result_id
+            items=_sent(analysis.diagnostics), result_id=analysis.result_id
         )
 
     @server.feature(

@@ -9,13 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
+from pygls.protocol import default_converter
 
 from dockerarch.config import FileConfig, Selection, settings_for
 from dockerarch.diagnostics import Diagnostic, ExternalLocation, Severity
-from dockerarch.engine import Result
+from dockerarch.engine import Result, Settings, check_text
 from dockerarch.lsp.convert import to_lsp
 from dockerarch.lsp.edits import text_edits
 from dockerarch.lsp.positions import UTF8, UTF16, UTF32, DocumentIndex
+from dockerarch.lsp.server import _converter as server_converter
 from dockerarch.lsp.settings import EditorSettings, parse_editor_settings
 from dockerarch.platforms import Platform
 from dockerarch.syntax import parse
@@ -121,7 +123,8 @@ def test_external_location_becomes_related_information(tmp_path: Path) -> None:
     diag = Diagnostic(
         "DA501", "numpy==1.0 has no arm64 wheel", ins.args_span, Severity.WARNING, external=external
     )
-    (lsp,) = to_lsp(Result(None, tree, [diag]), DocumentIndex(text, UTF16), 3, _read, tmp_path)
+    (sent,) = to_lsp(Result(None, tree, [diag]), DocumentIndex(text, UTF16), 3, _read, tmp_path)
+    lsp = default_converter().structure(sent, types.Diagnostic)
     # On the Dockerfile (shifted past the BOM the editor keeps), pointing at the requirement.
     assert lsp.range.start == types.Position(line=1, character=4)
     assert isinstance(lsp.data, dict)
@@ -138,3 +141,32 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_diagnostics_in_json_form_are_what_lsprotocol_would_send(encoding: str) -> None:
+    # to_lsp builds the JSON itself (lsp/convert.py): it must be exactly what the
+    # lsprotocol Diagnostic it stands for unstructures to, for every fixture's findings.
+    converter = default_converter()
+    fixtures = Path(__file__).parent.parent.parent / "fixtures"
+    seen = 0
+    for path in sorted(fixtures.rglob("Dockerfile*")):
+        text = path.read_text(encoding="utf-8")
+        result = check_text(text, Settings(), path=path, context_dir=path.parent)
+        index = DocumentIndex(text, encoding)
+        for sent in to_lsp(result, index, 7, _read, path.parent):
+            assert converter.unstructure(converter.structure(sent, types.Diagnostic)) == sent
+            seen += 1
+    assert seen > 100
+
+
+def test_the_servers_converter_sends_json_diagnostics_as_they_are() -> None:
+    text = "FROM --platform=linux/amd64 alpine\n"
+    (sent,) = to_lsp(check_text(text, Settings()), DocumentIndex(text), 1, _read, None)
+    as_object = default_converter().structure(sent, types.Diagnostic)
+    assert as_object.code == "DA101"
+    expected = default_converter().unstructure(
+        types.PublishDiagnosticsParams(uri="file:///x", diagnostics=[as_object])
+    )
+    params = types.PublishDiagnosticsParams(uri="file:///x", diagnostics=[sent])
+    assert server_converter().unstructure(params) == expected
