@@ -90,24 +90,35 @@ class _Memo:
     the same words and pairs of the same instruction many times over. The
     quoted splits are kept for one escape character, the file's."""
 
-    __slots__ = ("key_values", "quoted", "words")
+    __slots__ = ("key_values", "pending", "quoted", "words")
 
     def __init__(self) -> None:
         self.words: tuple[Word, ...] | None = None
         self.quoted: tuple[str, tuple[Word, ...]] | None = None
         self.key_values: tuple[str, tuple[KeyValue, ...]] | None = None
+        #: How far the instruction moved since these splits were made: they are moved
+        #: when next used (most instructions an edit moves are not looked at again).
+        self.pending = 0
 
     def moved(self, delta: int) -> _Memo:
-        """The same splits ``delta`` characters further on: cheaper than splitting
-        again the instructions an edit moved (the LSP moves a tail of them per keystroke)."""
+        """The same splits for the instruction ``delta`` characters further on: cheaper than
+        splitting again the instructions an edit moved (the LSP moves a tail of them per
+        keystroke), and nothing is copied until they are used."""
         memo = _Memo()
+        memo.words, memo.quoted, memo.key_values = self.words, self.quoted, self.key_values
+        memo.pending = self.pending + delta
+        return memo
+
+    def settle(self) -> None:
+        """Move the splits to where the instruction is now."""
+        delta, self.pending = self.pending, 0
         if self.words is not None:
-            memo.words = _moved_words(self.words, delta)
+            self.words = _moved_words(self.words, delta)
         if self.quoted is not None:
-            memo.quoted = (self.quoted[0], _moved_words(self.quoted[1], delta))
+            self.quoted = (self.quoted[0], _moved_words(self.quoted[1], delta))
         if self.key_values is not None:
             escape, pairs = self.key_values
-            memo.key_values = (
+            self.key_values = (
                 escape,
                 tuple(
                     [
@@ -122,7 +133,6 @@ class _Memo:
                     ]
                 ),
             )
-        return memo
 
 
 def _moved_words(words: tuple[Word, ...], delta: int) -> tuple[Word, ...]:
@@ -184,6 +194,8 @@ class Instruction:
         if memo is None:
             memo = _Memo()
             object.__setattr__(self, "_memo", memo)
+        elif memo.pending:
+            memo.settle()
         return memo
 
     def words(self) -> list[Word]:
