@@ -85,11 +85,14 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self.text = text
         out: list[tuple[int, int, int]] = []
+        #: Where every line starts, as LineIndex counts them (a last, empty line too).
+        self.starts: list[int] = []
         pos = 0
         # Split once rather than find line by line: this runs twice per keystroke in the LSP.
         for line in text.split("\n"):
             end = pos + len(line) + 1
             out.append((pos, pos + len(line.rstrip("\r")), end))
+            self.starts.append(pos)
             pos = end
         # The piece after the last newline: a last line without one, or nothing.
         start, content_end, _ = out.pop()
@@ -159,11 +162,12 @@ def reparse(old: Dockerfile, text: str) -> Dockerfile:
         pos = lines[i][0]
         return pos >= tail_from and pos - delta in old_starts
 
-    line_starts = [line[0] for line in lines]
     resume_at = items[k].span.start if k < len(items) else len(before)
     parser.directives_done = True
     parser.escape = old.escape
-    middle, i = parser._items(bisect_left(line_starts, resume_at), resumes)
+    # The starts of the lines (line_starts may hold one more: an empty last line).
+    first_line = bisect_left(parser.line_starts, resume_at, 0, len(lines))
+    middle, i = parser._items(first_line, resumes)
     tail: list[Item] = []
     if i < len(lines):
         j = old_starts[lines[i][0] - delta]
@@ -199,7 +203,9 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.bom = source.startswith("\ufeff")
         self.text = source[1:] if self.bom else source
-        self.lines = _Lines(self.text).lines
+        table = _Lines(self.text)
+        self.lines = table.lines
+        self.line_starts = table.starts
         self.escape = "\\"
         self.directives_done = False
         self.seen_directives: set[str] = set()
@@ -290,7 +296,7 @@ class _Parser:
             items=tuple(items),
             escape=self.escape,
             bom=self.bom,
-            lines=LineIndex(t),
+            lines=LineIndex(t, self.line_starts),
             errors=tuple(self.errors),
         )
 
