@@ -7,9 +7,10 @@ slow at both: defining a dataclass compiles each generated method from source
 ``inspect``, which it pulls in), and a frozen one sets every field through
 ``object.__setattr__``. Together that was about a quarter of the instructions of a
 one-file check. So in a user's run ``@record`` builds the class itself: an
-``__init__`` compiled from a few lines, and shared ``__repr__``, ``__eq__``,
-``__hash__`` (and ordering) that read the fields through per-class getters and
-behave as the generated ones do (same text, same comparison, same hash).
+``__init__`` from code compiled once per shape of fields (``_init``), and shared
+``__repr__``, ``__eq__``, ``__hash__`` (and ordering) that read the fields through
+per-class getters and behave as the generated ones do (same text, same comparison,
+same hash).
 
 The guarantees are kept where they are checked: ``dataclass_transform`` makes
 mypy (``--strict``) treat records as dataclasses, frozen unless declared
@@ -23,6 +24,7 @@ to the same behaviour. Set-once caches on a frozen record use
 
 from __future__ import annotations
 
+import operator
 import os
 import reprlib
 import sys
@@ -297,7 +299,7 @@ def _share_methods(
     cls._record_hashed = staticmethod(_getter([f.name for f in every if f.hashed]))
     shared: dict[str, Callable[..., Any]] = {"__repr__": _repr, "__eq__": _eq}
     if order:
-        shared.update(__lt__=_lt, __le__=_le, __gt__=_gt, __ge__=_ge)
+        shared.update(_ORDERING)
     for name, method in shared.items():
         if name not in body:
             setattr(cls, name, method)
@@ -335,29 +337,21 @@ def _hash(self: Any) -> int:
     return hash(self._record_hashed(self))
 
 
-def _lt(self: Any, other: Any) -> Any:
-    if other.__class__ is self.__class__:
-        compared = self._record_compared
-        return compared(self) < compared(other)
-    return NotImplemented
+def _ordered_by(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], Any]:
+    """``__lt__`` and friends as ``order=True`` generates them: ``op`` over the compared fields."""
+
+    def compare(self: Any, other: Any) -> Any:
+        if other.__class__ is self.__class__:
+            compared = self._record_compared
+            return op(compared(self), compared(other))
+        return NotImplemented
+
+    return compare
 
 
-def _le(self: Any, other: Any) -> Any:
-    if other.__class__ is self.__class__:
-        compared = self._record_compared
-        return compared(self) <= compared(other)
-    return NotImplemented
-
-
-def _gt(self: Any, other: Any) -> Any:
-    if other.__class__ is self.__class__:
-        compared = self._record_compared
-        return compared(self) > compared(other)
-    return NotImplemented
-
-
-def _ge(self: Any, other: Any) -> Any:
-    if other.__class__ is self.__class__:
-        compared = self._record_compared
-        return compared(self) >= compared(other)
-    return NotImplemented
+_ORDERING = {
+    "__lt__": _ordered_by(operator.lt),
+    "__le__": _ordered_by(operator.le),
+    "__gt__": _ordered_by(operator.gt),
+    "__ge__": _ordered_by(operator.ge),
+}
