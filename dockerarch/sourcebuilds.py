@@ -9,7 +9,6 @@ stage has installed *before* the command on that platform; unknown stays unknown
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator, Sequence
 
 from dockerarch.diagnostics import ExternalLocation
@@ -105,8 +104,7 @@ def install_command(env: StageEnv, before: int, packages: Sequence[str]) -> str:
     # Amazon Linux 2023 has both yum and dnf: keep to the one the Dockerfile uses.
     used = [i for i in env.installs if i.command.span.start < before and i.command.name]
     for inst in reversed(used):
-        assert inst.command.name is not None
-        program = posixpath.basename(inst.command.name.value or "")
+        program = inst.command.program or ""
         if program in _INSTALL and _same_family(program, manager):
             manager = program
             break
@@ -158,7 +156,7 @@ def _stage_tool_builds(ctx: Context, view: PlatformView, stage: Stage) -> Iterat
 def _tool_needs(
     cmd: Command, path: str, view: PlatformView, ins: Instruction
 ) -> tuple[str, BuildNeeds] | None:
-    prog = posixpath.basename(path)
+    prog = cmd.program or ""
     # Nearly every command is something else: answer those before looking at the arguments.
     if prog not in _TOOLS:
         return None

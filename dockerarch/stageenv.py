@@ -310,9 +310,9 @@ def package_install(
     Words whose value the shell layer cannot tell (``$deps``) go through
     ``resolve``; ``complete`` is False when one still has no value.
     """
-    if cmd.name is None or cmd.name.value is None:
+    prog = cmd.program
+    if prog is None:
         return None
-    prog = posixpath.basename(cmd.name.value)
     spec = _INSTALL_VERBS.get(prog)
     if spec is None:
         return None

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 from dockerarch_rules.toolchain import (
     X86,
-    command_name,
     dedicated_arch,
     guarded,
     instructions,
@@ -284,7 +283,7 @@ def _word_triple(word: Word, start: int = 0) -> tuple[str, Span] | None:
 
 
 def _command_triples(cmd: Command) -> Iterator[tuple[str, Span, str]]:
-    prog = command_name(cmd)
+    prog = cmd.program
     args = cmd.args
     values = [w.value or "" for w in args]
     if prog is not None and (prog in _TARGET_FLAGS or prog.endswith("configure")):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,7 +102,7 @@ class _Foreign:
 
 
 def _package_findings(cmd: Command) -> Iterator[_Foreign]:
-    name = posixpath.basename(cmd.name.value) if cmd.name and cmd.name.value else ""
+    name = cmd.program or ""
     values = [w.value for w in cmd.args]
     if name == "dpkg":
         for i, w in enumerate(cmd.args):
@@ -343,7 +342,7 @@ def foreign_arch_packages(ctx: Context) -> Iterator[Diagnostic]:
 
 def _emulations(cmd: Command) -> Iterator[tuple[Span, str | None, str]]:
     """(span, emulated arch or None for any, what) of emulation a command sets up."""
-    name = posixpath.basename(cmd.name.value) if cmd.name and cmd.name.value else ""
+    name = cmd.program or ""
     qemu = _QEMU_USER.match(name)
     if qemu and cmd.name is not None:
         yield (

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 from dockerarch_rules.toolchain import (
     X86,
     Setting,
-    command_name,
     cross_stage,
     declare_target_arch,
     dedicated_arch,
@@ -159,7 +158,7 @@ def goarch_pinned(ctx: Context) -> Iterator[Diagnostic]:
 
 def _go_command(cmd: Command) -> str | None:
     """The subcommand of a ``go`` invocation that builds packages."""
-    if command_name(cmd) != "go" or not cmd.args:
+    if cmd.program != "go" or not cmd.args:
         return None
     sub = cmd.args[0].value
     return sub if sub in _BUILDING else None

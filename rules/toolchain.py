@@ -5,7 +5,6 @@ The rule modules are ``golang`` (DA401, DA402, DA407) and ``compilers`` (DA403, 
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -47,13 +46,6 @@ class Setting:
 def guarded(guard: Guard) -> bool:
     """Does an arch test (or one we cannot evaluate) decide whether this runs?"""
     return guard.archs is not None or not guard.decided
-
-
-def command_name(cmd: Command) -> str | None:
-    """The program's base name (``/usr/local/go/bin/go`` -> ``go``)."""
-    if cmd.name is None or cmd.name.value is None:
-        return None
-    return posixpath.basename(cmd.name.value)
 
 
 def instructions(ctx: Context) -> Iterator[tuple[Stage, Instruction]]:
@@ -125,7 +117,7 @@ def _literal_span(word: Word) -> tuple[Span | None, bool]:
 
 
 def _go_env_w(cmd: Command, ins: Instruction, stage: Stage) -> Iterator[Setting]:
-    if command_name(cmd) != "go" or [w.value for w in cmd.args[:2]] != ["env", "-w"]:
+    if cmd.program != "go" or [w.value for w in cmd.args[:2]] != ["env", "-w"]:
         return
     for word in cmd.args[2:]:
         if word.value is None or "=" not in word.value or len(word.literal_pieces) != 1:

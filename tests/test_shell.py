@@ -876,3 +876,21 @@ def test_high_plane_characters_keep_their_spans() -> None:
 )
 def test_sed_substitution(cmd: str, parts: tuple[str, str, str] | None) -> None:
     assert sed_substitution(cmd) == parts
+
+
+@pytest.mark.parametrize(
+    ("script", "program"),
+    [
+        ("/usr/local/go/bin/go build", "go"),
+        ("go build", "go"),
+        ('"$GO" build', None),
+        ("./configure", "configure"),
+    ],
+)
+def test_program_is_the_base_name_of_a_known_command_name(script: str, program: str | None) -> None:
+    (cmd,) = parse_script(script, SourceMap.identity(0, len(script))).commands
+    assert cmd.program == program
+
+
+def test_a_command_without_a_name_has_no_program() -> None:
+    assert Command(None, (), (), Span(0, 0)).program is None

@@ -138,6 +138,15 @@ class Command:
     def words(self) -> tuple[Word, ...]:
         return self.args if self.name is None else (self.name, *self.args)
 
+    @property
+    def program(self) -> str | None:
+        """The program's base name (``/usr/local/go/bin/go`` -> ``go``); None if the
+        name is missing or dynamic. ``posixpath.basename``'s answer, which rules ask
+        for ~170 times a file: spelled out, it costs a third as much."""
+        name = self.name
+        value = None if name is None else name.value
+        return None if value is None else value[value.rfind("/") + 1 :]
+
     def effective(self) -> Command:
         """The command with wrappers (``sudo``, ``env [-i] [VAR=x]``, ``nice``,
         ``time``, ``exec``, ``command``, ``nohup``) removed; ``env``'s
