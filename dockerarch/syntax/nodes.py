@@ -27,6 +27,10 @@ class Word:
     value: str
     span: Span
 
+    def moved(self, delta: int) -> Word:
+        """The same word ``delta`` characters further on (see Span.moved)."""
+        return Word(self.text, self.value, self.span.moved(delta))
+
 
 @record(slots=True)
 class Flag:
@@ -37,6 +41,16 @@ class Flag:
     text: str
     span: Span
     value_span: Span | None
+
+    def moved(self, delta: int) -> Flag:
+        value_span = self.value_span
+        return Flag(
+            self.name,
+            self.value,
+            self.text,
+            self.span.moved(delta),
+            None if value_span is None else value_span.moved(delta),
+        )
 
 
 @record(slots=True)
@@ -52,6 +66,19 @@ class Heredoc:
     body_span: Span
     terminator: Span | None
 
+    def moved(self, delta: int) -> Heredoc:
+        terminator = self.terminator
+        return Heredoc(
+            self.name,
+            self.chomp,
+            self.expand,
+            self.fd,
+            self.marker.moved(delta),
+            self.body,
+            self.body_span.moved(delta),
+            None if terminator is None else terminator.moved(delta),
+        )
+
 
 @record(slots=True)
 class KeyValue:
@@ -62,6 +89,16 @@ class KeyValue:
     key_span: Span
     value_span: Span | None
     span: Span
+
+    def moved(self, delta: int) -> KeyValue:
+        value_span = self.value_span
+        return KeyValue(
+            self.key,
+            self.value,
+            self.key_span.moved(delta),
+            None if value_span is None else value_span.moved(delta),
+            self.span.moved(delta),
+        )
 
 
 @record(slots=True)
@@ -113,30 +150,13 @@ class _Memo:
         """Move the splits to where the instruction is now."""
         delta, self.pending = self.pending, 0
         if self.words is not None:
-            self.words = _moved_words(self.words, delta)
+            self.words = tuple([w.moved(delta) for w in self.words])
         if self.quoted is not None:
-            self.quoted = (self.quoted[0], _moved_words(self.quoted[1], delta))
+            escape, words = self.quoted
+            self.quoted = (escape, tuple([w.moved(delta) for w in words]))
         if self.key_values is not None:
             escape, pairs = self.key_values
-            self.key_values = (
-                escape,
-                tuple(
-                    [
-                        KeyValue(
-                            kv.key,
-                            kv.value,
-                            kv.key_span.moved(delta),
-                            None if kv.value_span is None else kv.value_span.moved(delta),
-                            kv.span.moved(delta),
-                        )
-                        for kv in pairs
-                    ]
-                ),
-            )
-
-
-def _moved_words(words: tuple[Word, ...], delta: int) -> tuple[Word, ...]:
-    return tuple([Word(w.text, w.value, w.span.moved(delta)) for w in words])
+            self.key_values = (escape, tuple([kv.moved(delta) for kv in pairs]))
 
 
 @record(slots=True)

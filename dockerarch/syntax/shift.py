@@ -7,13 +7,9 @@ from dockerarch.syntax.nodes import (
     Blank,
     Comment,
     Directive,
-    Flag,
-    Heredoc,
     Instruction,
     Item,
-    Word,
 )
-from dockerarch.syntax.positions import Span
 
 
 def shifted(item: Item, delta: int, lines: int) -> Item:
@@ -26,10 +22,6 @@ def shifted(item: Item, delta: int, lines: int) -> Item:
     return Directive(item.span.moved(delta), item.name, item.value, item.value_span.moved(delta))
 
 
-def _maybe(span: Span | None, delta: int) -> Span | None:
-    return None if span is None else span.moved(delta)
-
-
 def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
     # Most instructions have no flags, heredocs, exec form, errors or comment lines:
     # their empty tuples are kept as they are (a tail of a few hundred instructions
@@ -39,39 +31,18 @@ def _instruction(ins: Instruction, delta: int, lines: int) -> Instruction:
         span=ins.span.moved(delta),
         keyword=ins.keyword,
         keyword_span=ins.keyword_span.moved(delta),
-        flags=tuple(
-            Flag(f.name, f.value, f.text, f.span.moved(delta), _maybe(f.value_span, delta))
-            for f in flags
-        )
-        if flags
-        else flags,
+        flags=tuple([f.moved(delta) for f in flags]) if flags else flags,
         args=ins.args,
         args_map=ins.args_map.moved(delta),
-        json=None
-        if json is None
-        else tuple(Word(w.text, w.value, w.span.moved(delta)) for w in json),
-        heredocs=tuple(
-            Heredoc(
-                h.name,
-                h.chomp,
-                h.expand,
-                h.fd,
-                h.marker.moved(delta),
-                h.body,
-                h.body_span.moved(delta),
-                _maybe(h.terminator, delta),
-            )
-            for h in heredocs
-        )
-        if heredocs
-        else heredocs,
+        json=None if json is None else tuple([w.moved(delta) for w in json]),
+        heredocs=tuple([h.moved(delta) for h in heredocs]) if heredocs else heredocs,
         start_line=ins.start_line + lines,
         end_line=ins.end_line + lines,
         inner=None if ins.inner is None else _instruction(ins.inner, delta, lines),
-        errors=tuple((message, s.moved(delta)) for message, s in ins.errors)
+        errors=tuple([(message, s.moved(delta)) for message, s in ins.errors])
         if ins.errors
         else ins.errors,
-        comments=tuple(s.moved(delta) for s in ins.comments) if ins.comments else ins.comments,
+        comments=tuple([s.moved(delta) for s in ins.comments]) if ins.comments else ins.comments,
     )
     memo = ins._memo
     if memo is not None:
