@@ -174,9 +174,9 @@ def test_requirements_file_details(app_reqs: RequirementsResult) -> None:
     assert reqs["requests[socks,security]~=2.31"].extras == {"socks", "security"}
     assert reqs["urllib3<2"].constraint and not reqs["six==1.16.0"].constraint
     tool = reqs["git+https://github.com/example/tool.git@v1#egg=example-tool"]
-    assert tool.editable and tool.requirement is None and tool.url is not None
-    assert reqs["./vendor/localpkg-0.3.tar.gz"].requirement is None
-    assert reqs["torch==${TORCH_VERSION}"].requirement is None
+    assert tool.editable and not tool.pep508 and tool.url is not None
+    assert reqs["./vendor/localpkg-0.3.tar.gz"].pep508 is False
+    assert reqs["torch==${TORCH_VERSION}"].pep508 is False
     uvloop = reqs['uvloop; sys_platform != "win32" and platform_machine == "x86_64"']
     assert uvloop.marker is not None
     assert uvloop.marker.evaluate({"sys_platform": "linux", "platform_machine": "x86_64"})

@@ -10,12 +10,11 @@ import gzip
 import json
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from dockerarch.knowledge import pypi
+from dockerarch.knowledge import data, pypi
 
 DOCKERFILE = "FROM python:3.12-slim\nRUN pip install numpy==1.26.4\nCOPY . /app\n"
 #: Needed only for other subcommands or for an INI configuration file.
@@ -57,6 +56,14 @@ NOT_FOR_A_PINNED_PIP_INSTALL = (
     "yaml",
     "dockerarch_rules.download_scan",
     "dockerarch.knowledge.archnames",
+    # The knowledge files are read from the data directory directly.
+    "importlib.resources",
+    # A plain requirement is read with packaging's specifiers and versions only
+    # (tests/test_packaging_equivalence.py).
+    "packaging.requirements",
+    "packaging.markers",
+    "packaging.utils",
+    "packaging.tags",
 )
 
 
@@ -95,6 +102,10 @@ def test_a_pinned_pip_install_imports_no_readers_it_does_not_use(project: Path) 
     assert "dockerarch.pysites" in loaded  # the pip install was read
     assert "dockerarch_rules.downloads" in loaded
     assert _imported(loaded, NOT_FOR_A_PINNED_PIP_INSTALL) == []
+    # The bash grammar is loaded without its package's __init__, which imports
+    # importlib.resources for highlight queries we never read.
+    assert "tree_sitter_bash._binding" in loaded
+    assert "tree_sitter_bash" not in loaded
 
 
 def test_a_download_imports_the_download_scan(tmp_path: Path) -> None:
@@ -122,7 +133,7 @@ def test_help_lists_every_command() -> None:
 
 
 def _snapshot_text() -> str:
-    raw = resources.files("dockerarch.knowledge").joinpath(pypi.SNAPSHOT_RESOURCE).read_bytes()
+    raw = data.read_bytes(pypi.SNAPSHOT_RESOURCE)
     return gzip.decompress(raw).decode("utf-8")
 
 
@@ -167,3 +178,34 @@ def test_the_shipped_snapshot_answers_like_a_full_decode() -> None:
     for name in names:
         assert shipped.releases(name) == full.releases(name)
         assert shipped.is_x86_only(name) == full.is_x86_only(name)
+
+
+def test_knowledge_files_read_through_importlib_resources_when_not_on_disk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    direct = data.read_bytes("vendor_images.tsv")
+    monkeypatch.setattr(data, "_DIR", str(tmp_path / "absent"))
+    assert data.read_bytes("vendor_images.tsv") == direct
+    assert data.read_text("vendor_images.tsv") == direct.decode("utf-8")
+
+
+def test_the_bash_grammar_is_the_one_tree_sitter_bash_gives() -> None:
+    import tree_sitter as ts
+    import tree_sitter_bash
+
+    from dockerarch.shell import parse
+
+    assert ts.Language(parse._bash_binding().language()) == ts.Language(tree_sitter_bash.language())
+
+
+def test_the_bash_grammar_falls_back_to_the_plain_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from dockerarch.shell import parse
+
+    loaded = parse._bash_binding()
+    monkeypatch.delitem(sys.modules, "tree_sitter_bash._binding")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    again = parse._bash_binding()
+    assert again.language() is not None
+    assert again.__file__ == loaded.__file__

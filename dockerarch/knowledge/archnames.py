@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 
+from dockerarch.knowledge import data
 from dockerarch.records import record
 
 #: The architectures the table knows spellings for, in TARGETARCH names.
@@ -63,10 +63,9 @@ class _Row:
 
 @cache
 def _rows() -> tuple[_Row, ...]:
-    path = resources.files("dockerarch.knowledge").joinpath("data", "download_arch_naming.tsv")
     rows: list[_Row] = []
     header = True
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in data.read_text("download_arch_naming.tsv").splitlines():
         if not line or line.startswith("#"):
             continue
         if header:

@@ -10,8 +10,9 @@ parsed value next to it as ``<name>.json``, which the C json parser reads in
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
+
+from dockerarch.knowledge import data
 
 #: The curated files, by the name both forms share.
 NAMES = ("builddeps", "distros", "npm_curated")
@@ -19,7 +20,5 @@ NAMES = ("builddeps", "distros", "npm_curated")
 
 def load(name: str) -> dict[str, Any]:
     """The parsed content of ``data/<name>.toml``."""
-    data: dict[str, Any] = json.loads(
-        resources.files(__package__).joinpath("data", f"{name}.json").read_bytes()
-    )
-    return data
+    value: dict[str, Any] = json.loads(data.read_bytes(f"{name}.json"))
+    return value

@@ -17,13 +17,12 @@ import threading
 import zipfile
 from collections.abc import Iterable
 from functools import cache
-from importlib import resources
 
 from dockerarch.imageref import DEFAULT_REGISTRY, ImageRef, parse_image_ref
+from dockerarch.knowledge import data
 from dockerarch.platforms import Platform
 from dockerarch.records import record
 
-_DATA = resources.files("dockerarch.knowledge").joinpath("data")
 _SNAPSHOT_FILE = "official_images.zip"
 _VENDOR_FILE = "vendor_images.tsv"
 _SNAPSHOT_FORMAT = 1
@@ -133,7 +132,7 @@ class _OfficialSnapshot:
 
 @cache
 def _official() -> _OfficialSnapshot:
-    return _OfficialSnapshot(_DATA.joinpath(_SNAPSHOT_FILE).read_bytes())
+    return _OfficialSnapshot(data.read_bytes(_SNAPSHOT_FILE))
 
 
 @record(slots=True)
@@ -153,7 +152,7 @@ class _VendorRow:
 
 @cache
 def _vendor() -> dict[str, list[_VendorRow]]:
-    text = _DATA.joinpath(_VENDOR_FILE).read_text(encoding="utf-8")
+    text = data.read_text(_VENDOR_FILE)
     lines = (line for line in text.splitlines() if line and not line.startswith("#"))
     return _parse_vendor(lines)
 

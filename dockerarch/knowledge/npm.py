@@ -18,10 +18,9 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, cached_property, lru_cache
-from importlib import resources
 from typing import Any, Protocol
 
-from dockerarch.knowledge import curated
+from dockerarch.knowledge import curated, data
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import field, record
 
@@ -950,7 +949,7 @@ class SnapshotProvider:
     @classmethod
     @cache
     def default(cls) -> SnapshotProvider:
-        blob = resources.files(__package__).joinpath("data/npm_addons.json.gz").read_bytes()
+        blob = data.read_bytes("npm_addons.json.gz")
         return cls.from_bytes(blob)
 
     def names(self) -> list[str]:

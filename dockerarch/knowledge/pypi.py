@@ -21,17 +21,10 @@ from datetime import date
 from typing import Any, Literal, Protocol, TypeAlias, overload
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import compatible_tags, cpython_tags
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
 from dockerarch.platforms import normalize_arch
+from dockerarch.pynames import canonicalize_name
 from dockerarch.records import record
 
 __all__ = [
@@ -59,7 +52,7 @@ __all__ = [
 ]
 
 SNAPSHOT_FORMAT = 1
-SNAPSHOT_RESOURCE = "data/pypi_wheels.json.gz"
+SNAPSHOT_RESOURCE = "pypi_wheels.json.gz"
 
 Libc: TypeAlias = Literal["glibc", "musl"]
 # ("glibc", (2, 17), "amd64"), ("musl", (1, 1), "arm64"), ("linux", (0, 0), "amd64") for the
@@ -166,6 +159,14 @@ def _arch(wheel_arch: str) -> str:
 
 def _file_version(project: str, filename: str) -> tuple[Version, frozenset[WheelTag] | None] | None:
     """(version, folded tags) for a wheel, (version, None) for an sdist, None for other files."""
+    # Only an index's file list needs these: packaging.utils imports packaging.tags.
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
     if filename.endswith(".whl"):
         try:
             _, version, _, tags = parse_wheel_filename(filename)
@@ -246,9 +247,10 @@ class Snapshot:
     def load(cls) -> Snapshot:
         # Imported here: start-up of a CLI run that never asks about PyPI must not pay for them.
         import gzip
-        from importlib import resources
 
-        raw = resources.files(__package__).joinpath(SNAPSHOT_RESOURCE).read_bytes()
+        from dockerarch.knowledge import data
+
+        raw = data.read_bytes(SNAPSHOT_RESOURCE)
         return cls(_lazy_payload(gzip.decompress(raw).decode("utf-8")))
 
     def packages(self) -> list[str]:
@@ -459,22 +461,25 @@ def _cpython_abis(python: tuple[int, int]) -> list[str]:
     return [f"cp{nodot}"]
 
 
-_PLATFORM_PLACEHOLDER = "linux_placeholder"
-
-
 @functools.cache
 def _interpreter_tags(python: tuple[int, int]) -> tuple[frozenset[tuple[str, str]], ...]:
-    """(interpreter, abi) pairs CPython ``python`` accepts: with a platform, and with ``any``."""
-    placeholder = [_PLATFORM_PLACEHOLDER]
-    platform_specific: set[tuple[str, str]] = set()
-    pure: set[tuple[str, str]] = set()
-    tags = [
-        *cpython_tags(python, _cpython_abis(python), placeholder),
-        *compatible_tags(python, f"cp{python[0]}{python[1]}", placeholder),
-    ]
-    for tag in tags:
-        target = pure if tag.platform == "any" else platform_specific
-        target.add((tag.interpreter, tag.abi))
+    """(interpreter, abi) pairs CPython ``python`` accepts: with a platform, and with ``any``.
+
+    What packaging.tags' cpython_tags and compatible_tags yield for a release (GIL) build,
+    without their platforms. Importing packaging.tags (platform, subprocess, logging) cost more
+    than a check; tests/test_pypi_knowledge.py holds the two equal for every CPython minor.
+    """
+    major, minor = python
+    cpython = f"cp{major}{minor}"
+    # py3.X, then py3, then every older py3.x, as pip tries them.
+    generic = [f"py{major}{minor}", f"py{major}", *(f"py{major}{m}" for m in range(minor))]
+    platform_specific = {(cpython, abi) for abi in _cpython_abis(python)}
+    platform_specific.add((cpython, "none"))
+    if python >= (3, 2):
+        # The stable ABI, from 3.2 (when it began) up to this minor.
+        platform_specific |= {(f"cp{major}{m}", "abi3") for m in range(2, minor + 1)}
+    platform_specific |= {(version, "none") for version in generic}
+    pure = {(cpython, "none"), *((version, "none") for version in generic)}
     return frozenset(platform_specific), frozenset(pure)
 
 

@@ -25,11 +25,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from dockerarch import __version__
 from dockerarch.knowledge.bounded import ResponseRefused, read_bounded
 from dockerarch.knowledge.pypi import FileEntry, Release, releases_from_files
+from dockerarch.pynames import canonicalize_name
 
 __all__ = [
     "DEFAULT_INDEX_URL",

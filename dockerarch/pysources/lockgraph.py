@@ -15,9 +15,10 @@ from typing import Any
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
+from dockerarch.pynames import canonicalize_name
 from dockerarch.pysources.markers import MACHINE, PYTHONS, marker_environment
 from dockerarch.pysources.model import PyRequirement
 from dockerarch.pysources.poetry import poetry_requirement

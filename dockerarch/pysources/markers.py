@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from packaging.markers import default_environment
-
 from dockerarch.pysources.model import PyRequirement
 
 #: CPython minors a marker is evaluated for when the stage's Python is unknown.
@@ -14,6 +12,9 @@ MACHINE = {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "arm": "armv7l"
 
 def marker_environment(python: tuple[int, int], arch: str) -> dict[str, str]:
     """The marker environment of CPython ``python`` in a Linux container for ``arch``."""
+    # Imported here: only a requirement with a marker needs packaging's marker module.
+    from packaging.markers import default_environment
+
     # The host's environment fills the keys a container does not change the meaning of.
     env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
     env.update(

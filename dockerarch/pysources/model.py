@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import (
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from dockerarch.pynames import canonicalize_name
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, Span
+
+if TYPE_CHECKING:
+    from packaging.markers import Marker
+    from packaging.utils import NormalizedName
 
 
 @record(slots=True)
@@ -43,7 +41,8 @@ class PyRequirement:
     """One requirement with its exact source span.
 
     ``raw`` is the requirement text as given (the decoded string for TOML,
-    JSON and Python literals; ``name==version`` for lock files). ``end_line``
+    JSON and Python literals; ``name==version`` for lock files); ``pep508`` says
+    whether it is a PEP 508 requirement (else a path, URL or unreadable text). ``end_line``
     and ``end_column`` are exclusive, like ruff's end locations. ``section`` is
     the table a project or lock file declares it in (``project.dependencies``,
     ``tool.poetry.group.dev.dependencies``, ``default``); empty for
@@ -51,7 +50,7 @@ class PyRequirement:
     """
 
     raw: str
-    requirement: Requirement | None
+    pep508: bool
     name: NormalizedName | None
     pin: Version | None
     specifier: SpecifierSet
@@ -197,7 +196,7 @@ _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", "
 
 @record(slots=True)
 class _Interpretation:
-    requirement: Requirement | None
+    pep508: bool
     name: NormalizedName | None
     pin: Version | None
     specifier: SpecifierSet
@@ -216,6 +215,45 @@ def is_url(text: str) -> bool:
 def interpret(text: str) -> _Interpretation:
     """Read a requirement string the way pip's install_req_from_line would classify it."""
     text = text.strip()
+    return _simple(text) or _pep508(text)
+
+
+# A name, extras, comma-separated version clauses and nothing else: most requirements a
+# Dockerfile names. packaging's Requirement reads them the same (tests/test_pysources.py holds
+# the two equal) but imports its marker parser and, through it, packaging.tags, platform,
+# subprocess and logging: a fifth of a one-file run. No two optional whitespace runs side by
+# side, so a failing match stays linear.
+_CLAUSE = r"(?:~=|===|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9._*+!-]+"
+_SIMPLE = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)[ \t]*"
+    r"(?:\[([A-Za-z0-9._, \t-]*)\][ \t]*)?"
+    rf"({_CLAUSE}(?:[ \t]*,[ \t]*{_CLAUSE})*)?"
+)
+_EXTRA = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def _simple(text: str) -> _Interpretation | None:
+    """``text`` read without packaging's Requirement; None when it is not that simple."""
+    match = _SIMPLE.fullmatch(text)
+    if match is None:
+        return None
+    name, extras_text, clauses = match.groups()
+    extras: frozenset[str] = frozenset()
+    if extras_text is not None and extras_text.strip():
+        extras = frozenset(extra.strip() for extra in extras_text.split(","))
+        if not all(_EXTRA.fullmatch(extra) for extra in extras):
+            return None
+    try:
+        specifier = SpecifierSet(clauses or "")
+    except InvalidSpecifier:
+        return None
+    name = canonicalize_name(name)
+    return _Interpretation(True, name, exact_pin(specifier), specifier, None, extras, None, None)
+
+
+def _pep508(text: str) -> _Interpretation:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
@@ -227,7 +265,7 @@ def interpret(text: str) -> _Interpretation:
         if file_name == name:
             pin = file_version
     return _Interpretation(
-        req, name, pin, req.specifier, req.marker, frozenset(req.extras), req.url, None
+        True, name, pin, req.specifier, req.marker, frozenset(req.extras), req.url, None
     )
 
 
@@ -249,6 +287,8 @@ def _non_pep508(text: str, error: str) -> _Interpretation:
     location = location.strip()
     marker: Marker | None = None
     if sep:
+        from packaging.markers import InvalidMarker, Marker
+
         try:
             marker = Marker(marker_text.strip())
         except InvalidMarker:
@@ -265,13 +305,15 @@ def _non_pep508(text: str, error: str) -> _Interpretation:
         egg = _EGG.search(location)
         if egg:
             name = _valid_name(egg.group(1))
-        return _Interpretation(None, name, pin, SpecifierSet(), marker, frozenset(), location, None)
+        return _Interpretation(
+            False, name, pin, SpecifierSet(), marker, frozenset(), location, None
+        )
     lenient = _LENIENT_NAME.match(text)
     name = _valid_name(lenient.group(1)) if lenient else None
     # ${VAR} references are expanded by pip from the build environment; they
     # are expected here, not an error in the file.
     problem = None if "$" in text else error
-    return _Interpretation(None, name, None, SpecifierSet(), marker, frozenset(), None, problem)
+    return _Interpretation(False, name, None, SpecifierSet(), marker, frozenset(), None, problem)
 
 
 def _valid_name(text: str) -> NormalizedName | None:
@@ -283,6 +325,8 @@ def _valid_name(text: str) -> NormalizedName | None:
 def _archive_name_version(location: str) -> tuple[NormalizedName | None, Version | None]:
     path = unquote(urlsplit(location).path) if is_url(location) else location
     base = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
     try:
         if base.endswith(".whl"):
             name, version, _build, _tags = parse_wheel_filename(base)
@@ -318,7 +362,7 @@ def make_requirement(
     end = lines.position(span.end)
     req = PyRequirement(
         raw=raw,
-        requirement=info.requirement,
+        pep508=info.pep508,
         name=info.name,
         pin=info.pin,
         specifier=info.specifier,

@@ -7,8 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
+from dockerarch.pynames import canonicalize_name
 from dockerarch.pysources.model import PyRequirement, RequirementsResult, is_url
 from dockerarch.pysources.optscan import POSITIONAL, OptionTable, scan, table
 from dockerarch.records import field, record

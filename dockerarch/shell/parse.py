@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gc
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
 import threading
+from types import ModuleType
 from typing import NamedTuple
 
 import tree_sitter as ts
-import tree_sitter_bash
 
 from dockerarch.records import record
 from dockerarch.shell.arch import EMPTY, Pred, Sym, probe_kind
@@ -42,11 +46,34 @@ _NO_SUBSTITUTION = frozenset(
 )
 
 
+def _bash_binding() -> ModuleType:
+    """tree_sitter_bash's compiled grammar, loaded without running the package's __init__.
+
+    That __init__ imports importlib.resources (~6 ms of a one-file run) for highlight
+    queries we never read. The binding is found and loaded by the standard import
+    machinery, and registered under its own name so a later ``import tree_sitter_bash``
+    reuses it; any other layout falls back to the plain import.
+    """
+    name = "tree_sitter_bash._binding"
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    package = importlib.util.find_spec("tree_sitter_bash")
+    locations = package.submodule_search_locations if package is not None else None
+    spec = importlib.machinery.PathFinder.find_spec(name, locations) if locations else None
+    if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+        return importlib.import_module(name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module
+
+
 def bash_parser() -> ts.Parser:
     # A Parser is not safe to share between threads; one per thread, reused.
     parser: ts.Parser | None = getattr(_LOCAL, "parser", None)
     if parser is None:
-        parser = ts.Parser(ts.Language(tree_sitter_bash.language()))
+        parser = ts.Parser(ts.Language(_bash_binding().language()))
         _LOCAL.parser = parser
     return parser
 

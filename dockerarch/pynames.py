@@ -1,0 +1,22 @@
+"""Python project names, normalized as PEP 503 says.
+
+packaging.utils has the same function, but importing packaging.utils imports
+packaging.tags, and with it platform, subprocess, logging and sysconfig: a
+fifth of a one-file run that only needs to compare names.
+tests/test_pynames.py holds the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def canonicalize_name(name: str) -> NormalizedName:
+    """``name`` lower-cased with each run of ``-``, ``_`` and ``.`` made one ``-``."""
+    return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())

@@ -1,0 +1,86 @@
+"""Where dockerarch answers without importing a packaging module, the answer is packaging's.
+
+Three small readers stand in for packaging on a one-file run's path, because importing
+packaging.requirements, packaging.utils or packaging.tags pulls in its marker parser,
+platform, subprocess and logging: more than the whole check costs. Each is held equal to
+packaging here, on every input hypothesis finds.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.tags import compatible_tags, cpython_tags
+from packaging.utils import canonicalize_name as packaging_canonicalize_name
+
+from dockerarch.knowledge import pypi
+from dockerarch.pynames import canonicalize_name
+from dockerarch.pysources import model
+
+NAME_CHARS = "aZ09-_.~ "
+
+
+@given(st.text(alphabet=st.sampled_from([*NAME_CHARS, "É", "ß"]), max_size=20) | st.text())
+def test_project_names_normalize_as_packaging_does(name: str) -> None:
+    assert canonicalize_name(name) == packaging_canonicalize_name(name)
+
+
+@pytest.mark.parametrize(
+    "python", [(2, 7), *((3, minor) for minor in range(16))], ids=lambda p: f"{p[0]}.{p[1]}"
+)
+def test_interpreter_tags_are_packaging_tags_without_platforms(python: tuple[int, int]) -> None:
+    placeholder = ["linux_x86_64"]
+    tags = [
+        *cpython_tags(python, pypi._cpython_abis(python), placeholder),
+        *compatible_tags(python, f"cp{python[0]}{python[1]}", placeholder),
+    ]
+    with_platform = {(t.interpreter, t.abi) for t in tags if t.platform != "any"}
+    pure = {(t.interpreter, t.abi) for t in tags if t.platform == "any"}
+    assert pypi._interpreter_tags(python) == (frozenset(with_platform), frozenset(pure))
+
+
+_NAMES = st.sampled_from(["requests", "A.b-c_d", "x", "x1", "-a", "a-", "a b", "é", "1"])
+_SPACE = st.sampled_from(["", " ", "\t", "  "])
+_OPERATORS = st.sampled_from(["==", "===", "!=", "~=", ">=", "<=", "<", ">", "==", "=", "=>"])
+_VERSIONS = st.sampled_from(
+    [
+        *("1.0", "2.31.0", "1.0.*", "1!2.0", "1.0rc1", "1.0.post1", "1.0+local", "01.0", "abc"),
+        *("1.*.0", "", "1.0-1", "1_0", "v1.0", "1.0.dev0", "1.0a", "3", "1.0+", "*"),
+    ]
+)
+_EXTRAS = st.lists(st.sampled_from(["socks", "a.b", "x-y", "", " s ", "a b", "_x"]), max_size=3)
+# Mostly nothing after the clauses: the simple reading must be exercised often.
+_TAILS = st.sampled_from(
+    [*[""] * 8, ",", " ; python_version > '3'", ";", " @ https://h/p-1.0.whl", "(==1.0)", "]"]
+)
+
+
+@st.composite
+def _requirements(draw: st.DrawFn) -> str:
+    text = draw(_SPACE) + draw(_NAMES) + draw(_SPACE)
+    if draw(st.booleans()):
+        text += "[" + draw(st.sampled_from([",", ", ", " ,"])).join(draw(_EXTRAS)) + "]"
+        text += draw(_SPACE)
+    clauses = [
+        draw(_OPERATORS) + draw(_SPACE) + draw(_VERSIONS) for _ in range(draw(st.integers(0, 3)))
+    ]
+    text += draw(st.sampled_from([",", " , ", ", ", ",,", " "])).join(clauses)
+    return text + draw(_TAILS) + draw(_SPACE)
+
+
+@settings(max_examples=400)
+@given(_requirements() | st.text(alphabet=st.sampled_from([*NAME_CHARS, "=", "<", "[", "]", ","])))
+def test_simple_requirements_read_as_packaging_reads_them(text: str) -> None:
+    text = text.strip()
+    fast = model._simple(text)
+    if fast is not None:
+        assert fast == model._pep508(text)
+
+
+def test_the_common_requirements_take_the_simple_reading() -> None:
+    simple = ["requests==2.31.0", "numpy", "Django>=4.2,<5", "requests[socks, security] ~= 2.31"]
+    for text in simple:
+        assert model._simple(text) is not None, text
+    for text in ["uvloop; sys_platform != 'win32'", "pkg @ https://h/pkg-1.0.whl", "pkg (==1.0)"]:
+        assert model._simple(text) is None, text
