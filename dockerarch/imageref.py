@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import record
@@ -85,6 +86,8 @@ class ImageRef:
         return self.name + self._suffix()
 
 
+# Asked per stage and target platform, about the few references a set of files names.
+@lru_cache(maxsize=4096)
 def parse_image_ref(text: str) -> ImageRef | None:
     """Parse and normalise ``text``; None if it is not a valid reference or still has ``$``."""
     text = text.strip()

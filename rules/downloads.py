@@ -47,17 +47,22 @@ _INSTALL_VERBS = {
 }
 
 
+_OPERAND_PROGRAMS = _FETCHERS | _SHELLS | {"git", "dpkg", "rpm", *_INSTALL_VERBS}
+
+
 def operands(cmd: Command) -> list[tuple[Word, bool]]:
     """Words ``cmd`` fetches or installs; True where only a URL counts."""
     words = cmd.words
     name = command_name(words[0]) if words else None
     if name is None:
         return []
-    args = list(words[1:])
-    values = [w.value for w in args]
-    plain = [w for w in args if not w.text.startswith("-")]
     if _INSTALLER.search(name) and "/" in (words[0].value or ""):
         return [(words[0], False)]  # ./Miniconda3-latest-Linux-x86_64.sh -b
+    if not (name in _OPERAND_PROGRAMS or _PYTHON.match(name) or _PIP.match(name)):
+        return []  # most commands: asked about every command of every RUN
+    args = words[1:]
+    values = [w.value for w in args]
+    plain = [w for w in args if not w.text.startswith("-")]
     if name in _FETCHERS:
         return [(w, True) for w in plain]
     if name == "git":

@@ -16,7 +16,7 @@ import json
 import threading
 import zipfile
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 from dockerarch.imageref import DEFAULT_REGISTRY, ImageRef, parse_image_ref
 from dockerarch.knowledge import data
@@ -209,6 +209,9 @@ def _from_official(ref: ImageRef) -> ImagePlatforms | None:
     return ImagePlatforms(platforms, snapshot.source, listed)
 
 
+# Every stage asks once per target platform, and files share base images; a lookup in a
+# big image's member (python lists thousands of tags) scans its text.
+@lru_cache(maxsize=4096)
 def image_platforms(ref: ImageRef) -> ImagePlatforms | None:
     """Platforms of ``ref`` from the offline snapshots; None when unknown or digest-pinned.
 
