@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,10 @@ def test_nothing_is_placed_at_the_start_of_the_file() -> None:
     assert run.args_span == Span(run.span.start + 3, run.span.start + 3)
     assert empty.keyword_span == Span(empty.span.start, empty.span.start)
     assert empty.args_span == Span(empty.span.start, empty.span.start)
+
+
+def test_the_go_space_class_is_go_isspace() -> None:
+    from dockerarch.syntax.nodes import GO_SPACE, go_isspace
+
+    space = re.compile(GO_SPACE)
+    assert [c for c in range(0x110000) if bool(space.fullmatch(chr(c))) != go_isspace(chr(c))] == []

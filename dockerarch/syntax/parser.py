@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from dockerarch.records import replace
 from dockerarch.syntax.nodes import (
+    GO_SPACE,
     Blank,
     Comment,
     Directive,
@@ -65,12 +66,12 @@ _HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)\Z")
 _CMD_SEP = re.compile(r"[\t\v\f\r ]+")
 
 
+_SPACES = re.compile(f"{GO_SPACE}*")
+
+
 def _lstrip_len(s: str, start: int = 0) -> int:
-    i = start
-    n = len(s)
-    while i < n and go_isspace(s[i]):
-        i += 1
-    return i
+    match = _SPACES.match(s, start) if start < len(s) else None
+    return start if match is None else match.end()
 
 
 def _rstrip_end(s: str, end: int, start: int = 0) -> int:
