@@ -221,8 +221,8 @@ class StageEnv:
         pythons = [(version, reason)]
         for _, cmd in self.commands():
             reach.append(max(cmd.span.start, reach[-1]) if reach else cmd.span.start)
-            words = [w.value or "" for w in cmd.words]
-            tool = distros.python_from_tool(words)
+            words = _python_tool_words(cmd)
+            tool = distros.python_from_tool(words) if words else None
             if tool:
                 version, reason = tool, f"installed by `{' '.join(words[:4])}`"
             elif base and version is None:
@@ -300,6 +300,18 @@ class StageEnv:
                 if posixpath.normpath(placed) == target:
                     return src_n
         return None
+
+
+def _python_tool_words(cmd: Command) -> list[str]:
+    """``cmd``'s words for python_from_tool, or none when it runs none of its tools.
+
+    Most commands do not, and building every command's words cost a twentieth of a check.
+    python_from_tool names the tool by the first word with a value.
+    """
+    first = next((w.value for w in cmd.words if w.value), "")
+    if first.rsplit("/", 1)[-1] not in distros.PYTHON_TOOLS:
+        return []
+    return [w.value or "" for w in cmd.words]
 
 
 def package_install(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dockerarch.knowledge.distros import (
+    PYTHON_TOOLS,
     BaseEnv,
     base_environment,
     python_from_install,
@@ -312,3 +315,19 @@ def test_python_from_install(
 )
 def test_python_from_tool(words: list[str], expected: tuple[int, int] | None) -> None:
     assert python_from_tool(words) == expected
+
+
+_TOOL_WORDS = st.sampled_from(
+    [
+        *("", "uv", "/usr/bin/pyenv", "conda", "asdf", "mamba", "micromamba", "pip", "install"),
+        *("python", "create", "global", "python=3.11", "3.12", "--python", "-p", "3.11.4"),
+    ]
+)
+
+
+@given(st.lists(_TOOL_WORDS, max_size=6))
+def test_python_from_tool_answers_only_for_its_tools(words: list[str]) -> None:
+    # stageenv skips commands whose first word with a value is not one of PYTHON_TOOLS.
+    first = next((w for w in words if w), "")
+    if first.rsplit("/", 1)[-1] not in PYTHON_TOOLS:
+        assert python_from_tool(words) is None

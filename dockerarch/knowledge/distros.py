@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from dockerarch.knowledge import curated
 from dockerarch.records import record
 
 __all__ = [
+    "PYTHON_TOOLS",
     "BaseEnv",
     "base_environment",
     "python_from_install",
@@ -59,6 +60,8 @@ def snapshot_date() -> str:
     return str(_data()["snapshot"])
 
 
+# Asked per stage and target platform, about the few images a set of files names.
+@lru_cache(maxsize=1024)
 def base_environment(image: str) -> BaseEnv | None:
     """Describe ``image`` (a FROM reference after ARG expansion), or None if it is not known."""
     parsed = _parse_reference(image)
@@ -103,6 +106,10 @@ def python_from_install(
         elif env.apt_python is not None:
             found.append(env.apt_python)
     return max(found) if found else None
+
+
+#: The programs python_from_tool reads; callers skip other commands without building words.
+PYTHON_TOOLS = frozenset({"uv", "pyenv", "asdf", "conda", "mamba", "micromamba"})
 
 
 def python_from_tool(command_words: Sequence[str]) -> tuple[int, int] | None:
