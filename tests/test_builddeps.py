@@ -249,3 +249,16 @@ def _names(ecosystem: str) -> list[str]:
     from dockerarch.knowledge import builddeps
 
     return sorted(builddeps._data()[ecosystem])
+
+
+@pytest.mark.parametrize("manager", ["apt", "apk", "dnf", "yum", "zypper", "microdnf"])
+def test_provides_matches_every_pattern_as_fnmatch_would(manager: str) -> None:
+    from fnmatch import fnmatchcase
+
+    from dockerarch.knowledge.builddeps import _family_table, _provided_by
+
+    table = _family_table(manager, "provides")
+    names = {p.lower() for p in table} | {"gcc-12", "python3.11-dev", "clang15", "g++-13", "zz"}
+    for name in names:
+        expected = {c for p, caps in table.items() if fnmatchcase(name, p.lower()) for c in caps}
+        assert _provided_by(manager, name) == expected, name
