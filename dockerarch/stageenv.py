@@ -305,8 +305,8 @@ class StageEnv:
 def _python_tool_words(cmd: Command) -> list[str]:
     """``cmd``'s words for python_from_tool, or none when it runs none of its tools.
 
-    Most commands do not, and building every command's words cost a twentieth of a check.
-    python_from_tool names the tool by the first word with a value.
+    Most commands run none, and this is asked of every command for every stage and target
+    platform. python_from_tool names the tool by the first word with a value.
     """
     first = next((w.value for w in cmd.words if w.value), "")
     if first.rsplit("/", 1)[-1] not in distros.PYTHON_TOOLS:
