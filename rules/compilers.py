@@ -67,9 +67,13 @@ def _flag_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(_NATIVE), re.compile(_X86_FLAG)
 
 
-def _scan(text: str, start: int) -> Iterator[_Found]:
+def _may_hold_flag(text: str) -> bool:
     # Every flag either pattern matches contains one of these.
-    if "-m" not in text and "target-" not in text:
+    return "-m" in text or "target-" in text
+
+
+def _scan(text: str, start: int) -> Iterator[_Found]:
+    if not _may_hold_flag(text):
         return
     native, x86_flag = _flag_patterns()
     for m in native.finditer(text):
@@ -92,6 +96,10 @@ def _compiler_flags(ctx: Context) -> Iterator[tuple[Stage, Instruction, Guard, _
                 if kv.value_span is not None:
                     for f in _scan(ctx.text(kv.value_span), kv.value_span.start):
                         yield stage, ins, Guard(), f
+            continue
+        # A word's literal pieces are stretches of the instruction's source: a RUN whose
+        # source holds no flag has none in any word (most RUNs; their words are not walked).
+        if not _may_hold_flag(ctx.text(ins.span)):
             continue
         for script in ctx.model.scripts(ins):
             # Assignments (`export CFLAGS=...`) and command words may be the same text.
@@ -333,6 +341,10 @@ def _pinned_targets(ctx: Context) -> Iterator[_Pinned]:
         span = Span(s.value_span.start, s.value_span.start + m.end())
         yield _Pinned(s.stage, s.instruction, s.guard, m.group(), span, f"{s.name}=")
     for stage, ins in instructions(ctx):
+        # A triple is read from a word whose value is its one literal piece, a stretch of the
+        # instruction's source: a RUN whose source holds none needs no walk.
+        if ins.name != "RUN" or not _TRIPLE.search(ctx.text(ins.span)):
+            continue
         for script in ctx.model.scripts(ins):
             for raw in script.commands:
                 cmd = raw.effective()
