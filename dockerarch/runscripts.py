@@ -10,6 +10,7 @@ triggers (they run in someone else's build) give no script.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from dockerarch.shell.model import Script
 from dockerarch.shell.parse import parse_script
@@ -55,3 +56,20 @@ def run_scripts(ins: Instruction, source: str) -> list[Script]:
 def _no_script_file(args: list[str]) -> bool:
     """``bash -ex`` reads stdin; ``bash script.sh`` does not."""
     return all(a.startswith("-") for a in args)
+
+
+def may_hold(ins: Instruction, needles: Iterable[str]) -> bool:
+    """Whether a word of the RUN ``ins`` may hold one of ``needles`` (which hold no quote).
+
+    "No" is exact, "yes" may be wrong: a rule asks before walking the RUN's commands, and
+    most RUNs name none of the programs or strings it looks for. A word's value is its text
+    with quotes removed and escapes applied; its raw text, literal pieces and an assignment's
+    ``name=value`` are stretches of the script text. So when that text (the logical line and
+    the heredoc bodies) has no backslash (no escape, ANSI-C ones included), a word holding a
+    needle means the text without its quote characters holds it too.
+    """
+    text = "\n".join([ins.args, *(h.body for h in ins.heredocs)])
+    if "\\" in text:
+        return True
+    flat = text.replace('"', "").replace("'", "")
+    return any(needle in flat for needle in needles)

@@ -15,6 +15,7 @@ from dockerarch.expand import references
 from dockerarch.model import Stage
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import record
+from dockerarch.runscripts import may_hold
 from dockerarch.shell.model import EVERYWHERE, Command, Guard
 from dockerarch.shell.model import Word as ShellWord
 from dockerarch.syntax import Instruction, LineIndex, Span
@@ -50,6 +51,8 @@ _CONTAINER_TOOLS = frozenset({"docker", "podman", "nerdctl", "buildah"})
 _EMULATED_VERBS = frozenset({"run", "create", "build", "bud", "from"})
 _QEMU_USER = re.compile(r"qemu-(x86_64|i386|aarch64|arm|ppc64le|s390x|riscv64)(?:-static)?\Z")
 _BINFMT_IMAGES = re.compile(r"(?:^|/)(?:binfmt|qemu-user-static)(?::|@|\Z)")
+# A command _emulations reports on names one of these: its program or a word holds it.
+_EMULATION_MARKS = ("qemu-", "update-binfmts", "binfmt_misc", *sorted(_CONTAINER_TOOLS))
 
 
 def runs_natively(target: str, arch: str) -> bool:
@@ -80,8 +83,13 @@ def _not_native(ctx: Context, arch: str) -> set[str]:
     return {p.arch for p in ctx.platforms if not runs_natively(p.arch, arch)}
 
 
-def _commands(ctx: Context, stage: Stage) -> Iterator[tuple[Instruction, Command]]:
+def _commands(
+    ctx: Context, stage: Stage, needles: tuple[str, ...] | None = None
+) -> Iterator[tuple[Instruction, Command]]:
+    """The effective commands of the stage's RUNs; with ``needles``, of those that may name one."""
     for ins in stage.body:
+        if needles is not None and (ins.name != "RUN" or not may_hold(ins, needles)):
+            continue
         for script in ctx.model.scripts(ins):
             for cmd in script.commands:
                 yield ins, cmd.effective()
@@ -435,7 +443,7 @@ def emulation_in_build(ctx: Context) -> Iterator[Diagnostic]:
     No automatic fix: the replacement depends on the tool.
     """
     for stage in ctx.model.stages:
-        for ins, cmd in _commands(ctx, stage):
+        for ins, cmd in _commands(ctx, stage, _EMULATION_MARKS):
             for span, arch, what in _emulations(cmd):
                 wrong = {p.arch for p in ctx.platforms} if arch is None else _not_native(ctx, arch)
                 platforms = _platforms(ctx, ins, cmd.guard, wrong)

@@ -11,6 +11,7 @@ from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLoca
 from dockerarch.engine import Context, rule
 from dockerarch.model import Stage
 from dockerarch.records import record
+from dockerarch.runscripts import may_hold
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
@@ -75,7 +76,7 @@ def npm_sites(ctx: Context) -> list[NpmSite]:
             config = [
                 f"{k}={v}" for k, v in env.items() if k.lower().startswith("npm_config_") and v
             ]
-            if not config and not _may_name_tool(ins):
+            if not config and not may_hold(ins, _TOOL_MARKS):
                 continue
             for script in ctx.model.scripts(ins):
                 for raw in script.commands:
@@ -86,20 +87,6 @@ def npm_sites(ctx: Context) -> list[NpmSite]:
                         sites.append(site)
     ctx.cache["npm_sites"] = sites
     return sites
-
-
-def _may_name_tool(ins: Instruction) -> bool:
-    """False when no word of the RUN ``ins`` can hold npm or yarn, so none is an install.
-
-    A word's value is its text with quotes removed and escapes applied: without a backslash
-    or ``$'`` in the script text, a value holding a mark means the text without its quotes
-    holds it too. Most RUNs fail this test and their commands are not walked.
-    """
-    text = "\n".join([ins.args, *(h.body for h in ins.heredocs)])
-    if "\\" in text or "$'" in text:
-        return True
-    flat = text.replace('"', "").replace("'", "")
-    return any(mark in flat for mark in _TOOL_MARKS)
 
 
 def _site(

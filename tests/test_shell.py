@@ -900,3 +900,51 @@ def test_program_is_the_base_name_of_a_known_command_name(script: str, program: 
 
 def test_a_command_without_a_name_has_no_program() -> None:
     assert Command(None, (), (), Span(0, 0)).program is None
+
+
+# Spellings that hide a needle from the script text (quotes, escapes, ANSI-C strings) drawn
+# as often as everything else, so the examples keep testing the bail-outs.
+_HIDDEN = st.sampled_from(
+    [
+        *('"n"pm', "'ya'rn", "n\\pm", "$'\\x6epm'", 'y"a"rn', "'qemu'-aarch64", 'dock"er"'),
+        *("binfmt'_'misc", "do\\cker", "q\\emu-x86_64", "$'docker'", "X=n'pm'"),
+    ]
+)
+_PLAIN = st.sampled_from(
+    [
+        *("npm", "yarn", "install", "X=npm", "qemu-x86_64", "/usr/bin/docker", "update-binfmts"),
+        *("run", "/proc/sys/fs/binfmt_misc/register", "echo", "&&", ";", "|", "$X", "${T}"),
+        *("\\\n", "\n", "'", '"', " ", "(", ")", "$(", "`", "#", "<<EOF", "env", "sudo"),
+    ]
+)
+_NEEDLES = [("npm", "yarn"), ("qemu-", "update-binfmts", "binfmt_misc", "docker", "podman")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(_HIDDEN, _PLAIN), max_size=12).map(" ".join),
+    st.booleans(),
+    st.sampled_from(_NEEDLES),
+)
+def test_may_hold_says_no_only_when_no_word_holds_a_needle(
+    script: str, heredoc: bool, needles: tuple[str, ...]
+) -> None:
+    from dockerarch.model import build_model
+    from dockerarch.runscripts import may_hold
+    from dockerarch.syntax import parse
+
+    text = f"FROM x\nRUN <<EOF\n{script}\nEOF\n" if heredoc else f"FROM x\nRUN {script}\n"
+    tree = parse(text)
+    model = build_model(tree)
+    for ins in tree.instructions:
+        if ins.name != "RUN" or may_hold(ins, needles):
+            continue
+        for s in model.scripts(ins):
+            for cmd in (c for raw in s.commands for c in (raw, raw.effective())):
+                words = [w.value if w.value is not None else w.text for w in cmd.words]
+                words += [p for w in cmd.words for p, _ in w.literal_pieces]
+                words += [f"{a.name}={a.value.value or ''}" for a in cmd.env]
+                words += [cmd.program or ""]
+                assert not any(n in w for w in words for n in needles), words
+            for a in s.assignments:
+                assert not any(n in f"{a.name}={a.value.value}" for n in needles)
