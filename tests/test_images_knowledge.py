@@ -225,7 +225,7 @@ def test_build_script_round_trip(tmp_path: Path) -> None:
         "other\tlatest\twindows-amd64\t2025-01-01\n",
         encoding="utf-8",
     )
-    output = tmp_path / "snap.zip"
+    output = tmp_path / "snap.bin"
     assert _build_script().main([str(source / "tags.tsv"), "--output", str(output)]) == 0
     first = output.read_bytes()
     snapshot = images._OfficialSnapshot(first)
@@ -251,7 +251,7 @@ def test_build_script_rejects_duplicates(tmp_path: Path) -> None:
         _build_script().main(
             [
                 str(tsv),
-                *("--output", str(tmp_path / "x.zip")),
+                *("--output", str(tmp_path / "x.bin")),
                 *("--source-commit", "c", "--snapshot-date", "2026-01-01"),
             ]
         )

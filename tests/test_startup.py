@@ -56,8 +56,10 @@ NOT_FOR_A_PINNED_PIP_INSTALL = (
     "yaml",
     "dockerarch_rules.download_scan",
     "dockerarch.knowledge.archnames",
-    # The knowledge files are read from the data directory directly.
+    # The knowledge files are read from the data directory directly, the official images
+    # from a file of zlib members rather than a zip.
     "importlib.resources",
+    "zipfile",
     # A plain requirement is read with packaging's specifiers and versions only
     # (tests/test_packaging_equivalence.py).
     "packaging.requirements",

@@ -2,8 +2,8 @@
 
 Two sources, both read lazily on first use and kept for the life of the process:
 
-- ``official_images.zip`` (built by scripts/build_images_snapshot.py): every tag ever listed in
-  Docker's official images, one deflated member per image so a lookup inflates only its image;
+- ``official_images.bin`` (built by scripts/build_images_snapshot.py): every tag ever listed in
+  Docker's official images, one compressed member per image so a lookup inflates only its image;
 - ``vendor_images.tsv``: a short curated list of other well-known images.
 """
 
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io
 import json
-import threading
-import zipfile
+import zlib
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
@@ -23,9 +21,9 @@ from dockerarch.knowledge import data
 from dockerarch.platforms import Platform
 from dockerarch.records import record
 
-_SNAPSHOT_FILE = "official_images.zip"
+_SNAPSHOT_FILE = "official_images.bin"
 _VENDOR_FILE = "vendor_images.tsv"
-_SNAPSHOT_FORMAT = 1
+_SNAPSHOT_FORMAT = 2
 
 # Architecture names used by official-images Architectures: lines, in OCI platform form.
 _OFFICIAL_ARCHES = {
@@ -88,29 +86,30 @@ class ImagePlatforms:
 
 
 class _OfficialSnapshot:
-    """The zip of official-images tags; each image's member is read on first request."""
+    """The official-images tags (a JSON header line, then one zlib member per image); each
+    image's member is inflated on first request."""
 
     def __init__(self, data: bytes) -> None:
-        self._archive = zipfile.ZipFile(io.BytesIO(data))
-        meta = json.loads(self._archive.read("meta.json"))
+        header_end = data.find(b"\n") + 1
+        meta = json.loads(data[:header_end]) if header_end else {}
         if meta.get("format") != _SNAPSHOT_FORMAT:
             raise ValueError(f"{_SNAPSHOT_FILE}: unsupported format {meta.get('format')!r}")
         self.date: str = meta["snapshot_date"]
         self.source = f"official-images snapshot {self.date}"
         self._archsets: list[tuple[str, ...]] = [tuple(s.split(",")) for s in meta["archsets"]]
-        self._members = frozenset(self._archive.namelist())
+        self._data = memoryview(data)[header_end:]
+        self._members: dict[str, list[int]] = meta["members"]
         # Each member's text, with a newline in front so that every line follows one.
         self._images: dict[str, str] = {}
-        self._lock = threading.Lock()
 
     def _text(self, image: str) -> str | None:
         text = self._images.get(image)
         if text is None:
-            member = f"{image}.tsv"
-            if member not in self._members:
+            member = self._members.get(image)
+            if member is None:
                 return None
-            with self._lock:
-                text = "\n" + self._archive.read(member).decode("utf-8")
+            offset, length = member
+            text = "\n" + zlib.decompress(self._data[offset : offset + length]).decode("utf-8")
             self._images[image] = text
         return text
 
