@@ -3,7 +3,7 @@
 packaging.utils has the same function, but importing packaging.utils imports
 packaging.tags, and with it platform, subprocess, logging and sysconfig: a
 fifth of a one-file run that only needs to compare names.
-tests/test_pynames.py holds the two equal.
+tests/test_packaging_equivalence.py holds the two equal.
 """
 
 from __future__ import annotations

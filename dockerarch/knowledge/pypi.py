@@ -467,7 +467,7 @@ def _interpreter_tags(python: tuple[int, int]) -> tuple[frozenset[tuple[str, str
 
     What packaging.tags' cpython_tags and compatible_tags yield for a release (GIL) build,
     without their platforms. Importing packaging.tags (platform, subprocess, logging) cost more
-    than a check; tests/test_pypi_knowledge.py holds the two equal for every CPython minor.
+    than a check; tests/test_packaging_equivalence.py holds the two equal for every CPython minor.
     """
     major, minor = python
     cpython = f"cp{major}{minor}"

@@ -187,9 +187,12 @@ class RequirementsResult:
 
 _URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _EGG = re.compile(r"[#&]egg=([^&#]+)")
+# A project name (and an extra's) as PEP 508 spells it.
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_NAME_RE = re.compile(_NAME)
 _LENIENT_NAME = re.compile(
     # No two optional whitespace runs side by side: failing would be quadratic in their length.
-    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?(?:[=!<>~@;(]|$)"
+    rf"\s*({_NAME})\s*(?:\[[^\]]*\]\s*)?(?:[=!<>~@;(]|$)"
 )
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
 
@@ -219,17 +222,16 @@ def interpret(text: str) -> _Interpretation:
 
 
 # A name, extras, comma-separated version clauses and nothing else: most requirements a
-# Dockerfile names. packaging's Requirement reads them the same (tests/test_pysources.py holds
-# the two equal) but imports its marker parser and, through it, packaging.tags, platform,
+# Dockerfile names. packaging's Requirement reads them the same (tests/test_packaging_equivalence.py
+# holds the two equal) but imports its marker parser and, through it, packaging.tags, platform,
 # subprocess and logging: a fifth of a one-file run. No two optional whitespace runs side by
 # side, so a failing match stays linear.
 _CLAUSE = r"(?:~=|===|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9._*+!-]+"
 _SIMPLE = re.compile(
-    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)[ \t]*"
+    rf"({_NAME})[ \t]*"
     r"(?:\[([A-Za-z0-9._, \t-]*)\][ \t]*)?"
     rf"({_CLAUSE}(?:[ \t]*,[ \t]*{_CLAUSE})*)?"
 )
-_EXTRA = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 def _simple(text: str) -> _Interpretation | None:
@@ -241,7 +243,7 @@ def _simple(text: str) -> _Interpretation | None:
     extras: frozenset[str] = frozenset()
     if extras_text is not None and extras_text.strip():
         extras = frozenset(extra.strip() for extra in extras_text.split(","))
-        if not all(_EXTRA.fullmatch(extra) for extra in extras):
+        if not all(_NAME_RE.fullmatch(extra) for extra in extras):
             return None
     try:
         specifier = SpecifierSet(clauses or "")
@@ -317,7 +319,7 @@ def _non_pep508(text: str, error: str) -> _Interpretation:
 
 
 def _valid_name(text: str) -> NormalizedName | None:
-    if re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", text):
+    if _NAME_RE.fullmatch(text):
         return canonicalize_name(text)
     return None
 
