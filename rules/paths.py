@@ -151,6 +151,10 @@ def _instruction_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
 
 
 def _run_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
+    # A hit lies in a literal piece of a word, which is a stretch of the instruction's
+    # source (heredoc bodies included): a RUN whose source names no arch has none.
+    if not _ANY_ARCH.search(ctx.tree.text, ins.span.start, ins.span.end):
+        return
     seen: set[Span] = set()
     for script in ctx.model.scripts(ins):
         found: list[tuple[ShellWord, Guard]] = []
