@@ -386,7 +386,19 @@ def paused_gc() -> Iterator[None]:
 
 
 def active_rules(settings: Settings, rules: Sequence[Rule] | None = None) -> list[Rule]:
-    return [r for r in (rules if rules is not None else load_rules()) if settings.enabled(r.code)]
+    every = rules if rules is not None else load_rules()
+    if not isinstance(every, tuple):  # a list may change between calls
+        return [r for r in every if settings.enabled(r.code)]
+    key = (tuple(settings.select), tuple(settings.ignore))
+    # Every file of a run asks with the same selection. The entry holds the rules it was
+    # made from, so an ``is`` test cannot be fooled by a reused id.
+    known = _active.get(key)
+    if known is None or known[0] is not every:
+        known = _active[key] = (every, [r for r in every if settings.enabled(r.code)])
+    return list(known[1])
+
+
+_active: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[Rule, ...], list[Rule]]] = {}
 
 
 def run_rules(ctx: Context, rules: Iterable[Rule]) -> list[Diagnostic]:

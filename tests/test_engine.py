@@ -9,9 +9,19 @@ from pathlib import Path
 import dockerarch_rules
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dockerarch.diagnostics import Diagnostic, Severity
-from dockerarch.engine import Context, Rule, Settings, check_text, load_rules, rule, rule_by_code
+from dockerarch.engine import (
+    Context,
+    Rule,
+    Settings,
+    active_rules,
+    check_text,
+    load_rules,
+    rule,
+    rule_by_code,
+)
 from dockerarch.model import build_model
 from dockerarch.syntax import parse
 from tests.strategies import dockerfiles
@@ -102,6 +112,26 @@ def test_explicit_rule_list_still_honours_settings() -> None:
     assert da101 is not None and da111 is not None
     result = check_text(THREE, Settings(ignore=("DA111",)), rules=[da101, da111])
     assert [d.code for d in result.diagnostics] == ["DA101"]
+
+
+@given(
+    selections=st.lists(
+        st.tuples(*[st.lists(st.sampled_from(["DA", "DA1", "DA10", "DA101", "DA3", "da2"]))] * 2),
+        max_size=6,
+    ),
+    as_tuple=st.booleans(),
+)
+def test_active_rules_follow_the_selection_of_each_call(
+    selections: list[tuple[list[str], list[str]]], as_tuple: bool
+) -> None:
+    # active_rules remembers its answer per selection; the answer must still be the filter's.
+    every = load_rules()
+    for subset in (every, every[::2]):
+        rules = subset if as_tuple else list(subset)
+        for select, ignore in selections:
+            settings = Settings(select=tuple(select), ignore=tuple(ignore))
+            wanted = [r for r in rules if settings.enabled(r.code)]
+            assert active_rules(settings, rules) == wanted
 
 
 def test_severity_override() -> None:
