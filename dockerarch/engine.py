@@ -302,13 +302,19 @@ class Context:
     #: Codes of the rules this check runs: a rule may leave a problem to another
     #: rule's fix, but only when that rule really runs.
     running: frozenset[str] = frozenset()
+    _views: tuple[PlatformView, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def platforms(self) -> tuple[Platform, ...]:
         return self.settings.platforms
 
-    def views(self) -> list[PlatformView]:
-        return [self.model.for_platform(p) for p in self.settings.platforms]
+    def views(self) -> tuple[PlatformView, ...]:
+        """The model as each target platform sees it (asked by most rules, made once)."""
+        if self._views is None:
+            self._views = tuple([self.model.for_platform(p) for p in self.settings.platforms])
+        return self._views
 
     def text(self, span: Span) -> str:
         return self.tree.text[span.start : span.end]

@@ -50,6 +50,12 @@ def platform_string(os: str, arch: str, variant: str = "") -> str:
     return str(_canonical(platform))
 
 
+@lru_cache(maxsize=256)
+def _parsed(text: str) -> Platform:
+    # Every base image of every file asks about the same few platform texts.
+    return _canonical(Platform.parse(text))
+
+
 def _canonical(platform: Platform) -> Platform:
     if platform.arch == "arm64" and platform.variant == "v8":
         return Platform(platform.os, platform.arch)
@@ -75,7 +81,7 @@ class ImagePlatforms:
         """
         want = _canonical(platform)
         for text in self.platforms:
-            have = _canonical(Platform.parse(text))
+            have = _parsed(text)
             if have == want:
                 return True
             if (have.os, have.arch) == (want.os, want.arch) == (want.os, "arm") and 0 < _arm_level(
