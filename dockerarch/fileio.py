@@ -84,7 +84,11 @@ def read_source(path: Path) -> Source:
                 raise FileError(path, "not a regular file")
             if st.st_size > MAX_SOURCE_BYTES:
                 raise FileError(path, f"file is {_size(st.st_size)}, over the {_LIMIT} limit")
-            data = f.read(MAX_SOURCE_BYTES + 1)
+            # Sized by fstat: asked for more, read() first allocates all of it. A file that
+            # grew since (or a size of 0, as /proc reports) is read on up to the limit.
+            data = f.read(st.st_size + 1)
+            if len(data) > st.st_size:
+                data += f.read(MAX_SOURCE_BYTES + 1 - len(data))
     except OSError as e:
         raise FileError(path, _os_problem(path, e)) from None
     if len(data) > MAX_SOURCE_BYTES:  # it grew while being read

@@ -61,6 +61,28 @@ def test_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
         fileio.read_source(big)
 
 
+def test_a_file_larger_than_its_reported_size_is_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # read_source asks for the size fstat reports; a file that grew since, or one whose
+    # size the kernel reports as 0 (/proc), must still be read whole, and refused past
+    # the limit.
+    path = tmp_path / "Dockerfile"
+    path.write_text(FINDING * 3)
+    real = os.fstat
+
+    def shrunk(fd: int) -> os.stat_result:
+        st = real(fd)
+        return os.stat_result((*st[:6], 0, *st[7:]))  # st_size is field 6
+
+    monkeypatch.setattr(fileio.os, "fstat", shrunk)
+    assert fileio.read_source(path).text == FINDING * 3
+    with path.open("wb") as f:
+        f.truncate(fileio.MAX_SOURCE_BYTES + 1)
+    with pytest.raises(fileio.FileError, match="over the 8 MiB limit"):
+        fileio.read_source(path)
+
+
 def _long_line() -> str:
     return FINDING + "RUN echo " + "x" * 1_000_000 + "\n"
 
