@@ -184,12 +184,19 @@ def iter_inputs(args: argparse.Namespace, problems: Problems) -> Iterator[Input]
         raise UsageError("stdin (-) can be read only once")
     context = Path(os.path.abspath(args.context)) if args.context else None
     files = [p for p in paths if str(p) != STDIN]
+    # Per directory: its path, configuration and cache directory (files share them).
+    directories: dict[str, tuple[Path, FileConfig, Path]] = {}
     for item in discover(files, resolver.excluded):
         if isinstance(item, DiscoveryError):
             problems.report(display_path(item.path, cwd), item.problem)
             continue
         name = display_path(item, cwd)
-        config = resolver.for_file(item)
+        parent = os.path.dirname(os.path.abspath(item))
+        known = directories.get(parent)
+        if known is None:
+            config = resolver.for_directory(Path(parent))
+            known = directories[parent] = (Path(parent), config, _cache_dir(config, cli))
+        directory, config, cache_dir = known
         if config.path is not None:
             problems.note(name, f"configuration from {display_path(config.path, cwd)}")
         try:
@@ -203,8 +210,8 @@ def iter_inputs(args: argparse.Namespace, problems: Problems) -> Iterator[Input]
             text=source.text,
             mtime_ns=source.mtime_ns,
             settings=settings_for(config, cli, item),
-            context_dir=context or Path(os.path.abspath(item)).parent,
-            cache_dir=_cache_dir(config, cli),
+            context_dir=context or directory,
+            cache_dir=cache_dir,
         )
     if len(files) < len(paths):
         yield from _stdin(args, resolver, cli, context, problems, sys.stdin)
