@@ -414,7 +414,8 @@ def run_rules(ctx: Context, rules: Iterable[Rule]) -> list[Diagnostic]:
         if r.category == "suppression":
             continue
         ctx.rule = r
-        found.extend(_with_severity(r.check(ctx), ctx.settings))
+        diags = r.check(ctx)
+        found.extend(_with_severity(diags, ctx.settings) if ctx.settings.severity else diags)
     ctx.rule = None
     return found
 
