@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -19,8 +17,8 @@ from dockerarch.knowledge.images import (
     snapshot_date,
 )
 from dockerarch.platforms import Platform
+from tests.scripts import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")
 
@@ -201,16 +199,6 @@ def test_loading_is_lazy_and_per_image() -> None:
     assert result.stdout.strip() == "['redis']"
 
 
-def _build_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "build_images_snapshot", ROOT / "scripts/build_images_snapshot.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_build_script_round_trip(tmp_path: Path) -> None:
     source = tmp_path / "official-images"
     source.mkdir()
@@ -226,7 +214,12 @@ def test_build_script_round_trip(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     output = tmp_path / "snap.bin"
-    assert _build_script().main([str(source / "tags.tsv"), "--output", str(output)]) == 0
+    assert (
+        load_script("build_images_snapshot").main(
+            [str(source / "tags.tsv"), "--output", str(output)]
+        )
+        == 0
+    )
     first = output.read_bytes()
     snapshot = images._OfficialSnapshot(first)
     assert snapshot.date == "2026-01-02"
@@ -235,7 +228,7 @@ def test_build_script_round_trip(tmp_path: Path) -> None:
     assert snapshot.lookup("demo", "-typo") is None
     assert snapshot.lookup("other", "latest") == (("windows-amd64",), datetime.date(2025, 1, 1))
     assert snapshot.lookup("missing", "latest") is None
-    _build_script().main([str(source / "tags.tsv"), "--output", str(output)])
+    load_script("build_images_snapshot").main([str(source / "tags.tsv"), "--output", str(output)])
     assert output.read_bytes() == first  # reproducible bytes
 
 
@@ -248,7 +241,7 @@ def test_build_script_rejects_duplicates(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(ValueError, match="duplicate"):
-        _build_script().main(
+        load_script("build_images_snapshot").main(
             [
                 str(tsv),
                 *("--output", str(tmp_path / "x.bin")),
