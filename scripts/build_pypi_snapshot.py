@@ -1,22 +1,30 @@
-"""Regenerate dockerarch/knowledge/data/pypi_wheels.json.gz from PyPI's JSON simple API.
+"""Regenerate dockerarch/knowledge/data/pypi_wheels.bin from PyPI's JSON simple API.
 
 Usage: python scripts/build_pypi_snapshot.py [--shared /work/shared/data] [--out PATH] [--jobs 4]
 
 The package set is the seed lists in the shared data directory plus the compiled packages most
 often installed in Dockerfiles (EXTRA_PACKAGES). Each project page is reduced with
-`dockerarch.knowledge.pypi.releases_from_files` and written as gzip'd JSON with interned tags.
+`dockerarch.knowledge.pypi.releases_from_files` and written (:func:`encode`) as
+
+- a first line of JSON: format, snapshot date, index, the x86-only projects, the distinct
+  Requires-Python values, and each project's member as ``[offset, length]`` after that line;
+- the members: per project, zlib-compressed JSON of its wheel tags, its sets of them, and one
+  ``[version, tag set, flags, requires-python index]`` row per release, oldest first.
+
+A check asks about a handful of projects, so a lookup inflates only those: inflating and
+scanning the whole snapshot was ~5 ms of a one-file run. The same input gives the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import json
 import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -30,7 +38,6 @@ from dockerarch.knowledge.pypi import (
     SNAPSHOT_FORMAT,
     FileEntry,
     Release,
-    WheelTag,
     releases_from_files,
 )
 
@@ -38,7 +45,7 @@ INDEX_URL = "https://pypi.org/simple/"
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 USER_AGENT = f"dockerarch/{__version__} (snapshot builder; wheel platform knowledge)"
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "dockerarch" / "knowledge" / "data" / "pypi_wheels.json.gz"
+DEFAULT_OUT = REPO / "dockerarch" / "knowledge" / "data" / "pypi_wheels.bin"
 
 # Compiled (or compiled-in-the-past) packages common in Dockerfiles, beyond the seed list, and
 # a few pure ones so "pure wheel" answers come from real data.
@@ -126,39 +133,50 @@ class Interner:
         return index
 
 
-def encode(
-    projects: dict[str, list[Release]], x86_only: Iterable[str], taken: date
-) -> dict[str, Any]:
-    tags = Interner()
-    tagsets = Interner()
+def encode(projects: dict[str, list[Release]], x86_only: Iterable[str], taken: date) -> bytes:
+    """The snapshot file's bytes (see the module's docs)."""
     requires = Interner()
     requires("")
-    packages: dict[str, list[list[Any]]] = {}
-
-    def tag_index(tag: WheelTag) -> int:
-        interpreter, abi, (family, (major, minor), arch) = tag
-        return tags((interpreter, abi, family, major, minor, arch))
-
+    members: dict[str, list[int]] = {}
+    blobs: list[bytes] = []
+    offset = 0
     for name, releases in sorted(projects.items()):
+        # Interned per project, in sorted order: stable across hash seeds, and a member
+        # needs nothing from the others.
+        tags = Interner()
+        tagsets = Interner()
         rows = []
         for release in releases:
-            # Interning in sorted order keeps the output stable across hash seeds.
-            tagset = tagsets(tuple(sorted(tag_index(t) for t in sorted(release.tags))))
+            indices = []
+            for interpreter, abi, (family, (major, minor), arch) in sorted(release.tags):
+                indices.append(tags((interpreter, abi, family, major, minor, arch)))
             flags = int(release.has_sdist) | (int(release.yanked) << 1)
             rows.append(
-                [str(release.version), tagset, flags, requires(release.requires_python or "")]
+                [
+                    str(release.version),
+                    tagsets(tuple(sorted(indices))),
+                    flags,
+                    requires(release.requires_python or ""),
+                ]
             )
-        packages[name] = rows
-    return {
+        member = {
+            "tags": [list(t) for t in tags.items],
+            "tagsets": [list(s) for s in tagsets.items],
+            "rows": rows,
+        }
+        blob = zlib.compress(json.dumps(member, separators=(",", ":")).encode(), 9)
+        members[name] = [offset, len(blob)]
+        offset += len(blob)
+        blobs.append(blob)
+    header = {
         "format": SNAPSHOT_FORMAT,
         "date": taken.isoformat(),
         "index": INDEX_URL,
         "x86_only": sorted(x86_only),
         "requires_python": requires.items,
-        "tags": [list(t) for t in tags.items],
-        "tagsets": [list(s) for s in tagsets.items],
-        "packages": packages,
+        "members": members,
     }
+    return json.dumps(header, separators=(",", ":")).encode() + b"\n" + b"".join(blobs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,15 +195,11 @@ def main(argv: list[str] | None = None) -> int:
                 missing.append(name)
             else:
                 projects[name] = releases_from_files(name, files)
-    payload = encode(projects, x86_only_names(args.shared), date.today())
-    data = json.dumps(payload, separators=(",", ":")).encode()
-    # mtime=0 keeps the file byte-identical when nothing changed upstream.
-    args.out.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+    data = encode(projects, x86_only_names(args.shared), date.today())
+    args.out.write_bytes(data)
     releases = sum(len(r) for r in projects.values())
     print(
-        f"{len(projects)} packages, {releases} releases, {len(payload['tags'])} tags, "
-        f"{len(payload['tagsets'])} tag sets; {len(data)} bytes JSON, "
-        f"{args.out.stat().st_size} bytes gzip -> {args.out}",
+        f"{len(projects)} packages, {releases} releases; {len(data)} bytes -> {args.out}",
         file=sys.stderr,
     )
     if missing:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -27,6 +29,7 @@ from dockerarch.knowledge.pypi import (
     releases_from_files,
     wheel_platforms,
 )
+from tests.scripts import load_script
 
 YES, NO, VARIES, UNKNOWN = WheelAnswer.YES, WheelAnswer.NO, WheelAnswer.VARIES, WheelAnswer.UNKNOWN
 ARCHS = ["amd64", "arm64"]
@@ -135,6 +138,69 @@ def test_choose_version_real() -> None:
 def test_snapshot_is_not_loaded_at_import() -> None:
     code = "import dockerarch.knowledge.pypi as p, sys; sys.exit(p.snapshot.cache_info().currsize)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+_TAGS = st.tuples(
+    st.sampled_from(["cp39", "cp312", "py3", "pp310"]),
+    st.sampled_from(["cp39", "abi3", "none", "pypy310_pp73"]),
+    st.tuples(
+        st.sampled_from(["glibc", "musl", "linux", "any"]),
+        st.tuples(st.integers(0, 2), st.integers(0, 40)),
+        st.sampled_from(["amd64", "arm64", ""]),
+    ),
+)
+_RELEASES = st.lists(
+    st.builds(
+        Release,
+        version=st.sampled_from(["1.0", "1.0.1", "2.0rc1", "2.0", "2024.1.post1", "3!1.0"]).map(
+            Version
+        ),
+        tags=st.frozensets(_TAGS, max_size=6),
+        has_sdist=st.booleans(),
+        requires_python=st.sampled_from([None, ">=3.8", ">=3.9,<4"]),
+        yanked=st.booleans(),
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    projects=st.dictionaries(st.sampled_from(["numpy", "a-b", "z", "x86-only"]), _RELEASES),
+    x86_only=st.lists(st.sampled_from(["x86-only", "mkl"]), unique=True),
+)
+def test_the_snapshot_reads_what_the_build_script_writes(
+    projects: dict[str, list[Release]], x86_only: list[str]
+) -> None:
+    script = load_script("build_pypi_snapshot")
+    written = script.encode(projects, x86_only, date(2026, 1, 2))
+    assert script.encode(projects, x86_only, date(2026, 1, 2)) == written  # same bytes
+    snapshot = pypi.Snapshot(written)
+    assert snapshot.date == date(2026, 1, 2)
+    assert snapshot.packages() == sorted(projects)
+    for name, releases in projects.items():
+        assert snapshot.releases(name.upper()) == releases
+        for r in releases:
+            assert snapshot.release(name, r.version) == next(
+                x for x in releases if x.version == r.version
+            )
+    assert snapshot.releases("missing") is None
+    assert [n for n in ("x86-only", "mkl", "numpy") if snapshot.is_x86_only(n)] == [
+        n for n in ("x86-only", "mkl") if n in x86_only
+    ]
+
+
+def test_a_snapshot_lookup_inflates_only_its_project() -> None:
+    snapshot = pypi.Snapshot.load()
+    assert len(snapshot.packages()) > 100
+    numpy = snapshot.releases("NumPy")
+    assert numpy and numpy == sorted(numpy, key=lambda r: r.version)
+    assert list(snapshot._decoded) == ["numpy"]
+
+
+def test_an_unknown_snapshot_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported PyPI snapshot format 1"):
+        pypi.Snapshot(b'{"format":1}\n')
 
 
 # --- synthetic releases -----------------------------------------------------------------------

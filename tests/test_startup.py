@@ -6,15 +6,13 @@ modules a run must not import; each runs the command in a fresh interpreter.
 
 from __future__ import annotations
 
-import gzip
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from dockerarch.knowledge import data, pypi
+from dockerarch.knowledge import data
 
 DOCKERFILE = "FROM python:3.12-slim\nRUN pip install numpy==1.26.4\nCOPY . /app\n"
 #: Needed only for other subcommands or for an INI configuration file.
@@ -132,54 +130,6 @@ def test_help_lists_every_command() -> None:
     listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ")]
     assert listed == commands.names()
     assert "fix" in listed
-
-
-def _snapshot_text() -> str:
-    raw = data.read_bytes(pypi.SNAPSHOT_RESOURCE)
-    return gzip.decompress(raw).decode("utf-8")
-
-
-def test_the_lazy_snapshot_reader_decodes_what_json_does() -> None:
-    text = _snapshot_text()
-    full = json.loads(text)
-    lazy = pypi._lazy_payload(text)
-    assert not isinstance(lazy["packages"], dict)  # the lazy path was taken
-    assert list(lazy) == list(full)
-    for key, value in full.items():
-        if key == "packages":
-            assert list(lazy[key]) == list(value)
-            assert all(lazy[key][name] == rows for name, rows in value.items())
-        elif key == "tagsets":
-            assert list(lazy[key]) == value
-        else:
-            assert lazy[key] == value
-    assert lazy["packages"].get("no-such-project") is None
-
-
-@pytest.mark.parametrize(
-    "layout",
-    [{"indent": 1}, {}, {"separators": (",", ":"), "sort_keys": True}],
-    ids=["indented", "spaced", "reordered"],
-)
-def test_other_layouts_decode_whole_or_lazily_alike(layout: dict[str, object]) -> None:
-    full = json.loads(_snapshot_text())
-    text = json.dumps(full, **layout)  # type: ignore[arg-type]
-    payload = pypi._lazy_payload(text)
-    expected = pypi.Snapshot(full)
-    got = pypi.Snapshot(payload)
-    for name in ("numpy", "torch", "advent-of-code", "missing-project"):
-        assert got.releases(name) == expected.releases(name)
-    assert got.packages() == expected.packages()
-
-
-def test_the_shipped_snapshot_answers_like_a_full_decode() -> None:
-    full = pypi.Snapshot(json.loads(_snapshot_text()))
-    shipped = pypi.Snapshot.load()
-    names = full.packages()
-    assert shipped.packages() == names
-    for name in names:
-        assert shipped.releases(name) == full.releases(name)
-        assert shipped.is_x86_only(name) == full.is_x86_only(name)
 
 
 def test_knowledge_files_read_through_importlib_resources_when_not_on_disk(

@@ -1,7 +1,7 @@
 """Which Linux platforms a PyPI release has a usable wheel for.
 
 The decisions here are pure functions over a `Provider`: by default the snapshot shipped in
-``data/pypi_wheels.json.gz`` (decoded on first use, never at import), or any object with a
+``data/pypi_wheels.bin`` (one project inflated when first asked about), or any object with a
 ``releases(name)`` method, such as the online client in `dockerarch.knowledge.pypi_online`.
 
 A release is reduced to what the decision needs: its wheel tags with the platform folded to
@@ -16,9 +16,9 @@ import enum
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any, Literal, Protocol, TypeAlias, overload
+from typing import Literal, Protocol, TypeAlias
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -51,8 +51,8 @@ __all__ = [
     "x86_only",
 ]
 
-SNAPSHOT_FORMAT = 1
-SNAPSHOT_RESOURCE = "pypi_wheels.json.gz"
+SNAPSHOT_FORMAT = 2
+SNAPSHOT_RESOURCE = "pypi_wheels.bin"
 
 Libc: TypeAlias = Literal["glibc", "musl"]
 # ("glibc", (2, 17), "amd64"), ("musl", (1, 1), "arm64"), ("linux", (0, 0), "amd64") for the
@@ -224,37 +224,35 @@ def releases_from_files(project: str, files: Iterable[FileEntry]) -> list[Releas
 
 
 class Snapshot:
-    """The shipped offline data, decoded once on first use."""
+    """The shipped offline data (written by scripts/build_pypi_snapshot.py): a JSON header
+    line, then one zlib member per project, inflated when the project is first asked about.
+    A check asks about a handful of projects; inflating and scanning the whole snapshot was
+    ~5 ms of a one-file run."""
 
-    def __init__(self, payload: Mapping[str, Any]) -> None:
-        if payload.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"unsupported PyPI snapshot format {payload.get('format')!r}")
-        self.date = date.fromisoformat(payload["date"])
-        self.index_url: str = payload["index"]
-        self._packages: Mapping[str, list[list[Any]]] = payload["packages"]
-        self._x86_only = frozenset[str](payload["x86_only"])
-        self._requires: list[str] = payload["requires_python"]
-        self._tags: list[WheelTag] = [
-            (interpreter, abi, (family, (major, minor), arch))
-            for interpreter, abi, family, major, minor, arch in payload["tags"]
-        ]
-        self._tagsets: Sequence[list[int]] = payload["tagsets"]
+    def __init__(self, data: bytes) -> None:
+        import json
+
+        header_end = data.find(b"\n") + 1
+        meta = json.loads(data[:header_end]) if header_end else {}
+        if meta.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"unsupported PyPI snapshot format {meta.get('format')!r}")
+        self.date = date.fromisoformat(meta["date"])
+        self.index_url: str = meta["index"]
+        self._x86_only = frozenset[str](meta["x86_only"])
+        self._requires: list[str] = meta["requires_python"]
+        self._members: dict[str, list[int]] = meta["members"]
+        self._data = memoryview(data)[header_end:]
         self._decoded: dict[str, list[Release]] = {}
         self._by_version: dict[str, dict[Version, Release]] = {}
-        self._frozen_tagsets: dict[int, frozenset[WheelTag]] = {}
 
     @classmethod
     def load(cls) -> Snapshot:
-        # Imported here: start-up of a CLI run that never asks about PyPI must not pay for them.
-        import gzip
-
         from dockerarch.knowledge import data
 
-        raw = data.read_bytes(SNAPSHOT_RESOURCE)
-        return cls(_lazy_payload(gzip.decompress(raw).decode("utf-8")))
+        return cls(data.read_bytes(SNAPSHOT_RESOURCE))
 
     def packages(self) -> list[str]:
-        return sorted(self._packages)
+        return sorted(self._members)
 
     def is_x86_only(self, name: str) -> bool:
         return canonicalize_name(name) in self._x86_only
@@ -263,11 +261,10 @@ class Snapshot:
         key = canonicalize_name(name)
         decoded = self._decoded.get(key)
         if decoded is None:
-            rows = self._packages.get(key)
-            if rows is None:
+            member = self._members.get(key)
+            if member is None:
                 return None
-            decoded = [self._release(row) for row in rows]
-            self._decoded[key] = decoded
+            decoded = self._decoded[key] = self._decode(*member)
         return decoded
 
     def release(self, name: str, version: Version) -> Release | None:
@@ -286,144 +283,26 @@ class Snapshot:
             self._by_version[key] = index
         return index.get(version)
 
-    def _release(self, row: list[Any]) -> Release:
-        version, tagset, flags, requires = row
-        tags = self._frozen_tagsets.get(tagset)
-        if tags is None:
-            tags = frozenset(self._tags[i] for i in self._tagsets[tagset])
-            self._frozen_tagsets[tagset] = tags
-        return Release(
-            version=Version(version),
-            tags=tags,
-            has_sdist=bool(flags & 1),
-            requires_python=self._requires[requires] or None,
-            yanked=bool(flags & 2),
-        )
-
-
-class _Layout(Exception):
-    """The snapshot text is not laid out as the lazy reader expects."""
-
-
-class _LazyRows(Mapping[str, list[list[Any]]]):
-    """``packages``: each project's rows are decoded from their slice of the text when asked."""
-
-    def __init__(self, text: str, spans: dict[str, tuple[int, int]]) -> None:
-        self._text = text
-        self._spans = spans
-
-    def __getitem__(self, key: str) -> list[list[Any]]:
+    def _decode(self, offset: int, length: int) -> list[Release]:
         import json
+        import zlib
 
-        start, end = self._spans[key]
-        rows: list[list[Any]] = json.loads(self._text[start:end])
-        return rows
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
-
-
-class _LazyTagsets(Sequence[list[int]]):
-    """``tagsets``: each set of tag indices is decoded from its slice of the text when asked."""
-
-    def __init__(self, text: str, starts: list[int]) -> None:
-        self._text = text
-        self._starts = starts
-
-    @overload
-    def __getitem__(self, index: int) -> list[int]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[list[int]]: ...
-
-    def __getitem__(self, index: int | slice) -> list[int] | Sequence[list[int]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        import json
-
-        start = self._starts[index]
-        found: list[int] = json.loads(self._text[start : self._text.index("]", start) + 1])
-        return found
-
-    def __len__(self) -> int:
-        return len(self._starts)
-
-
-def _scan_packages(text: str, pos: int) -> tuple[_LazyRows, int]:
-    # {"name":[["1.0",0,1,0],...],...}: versions are PEP 440 strings, which hold no "]", so
-    # a project's rows end at the first "]]".
-    import json
-
-    decoder = json.JSONDecoder()
-    spans: dict[str, tuple[int, int]] = {}
-    if text[pos] != "{":
-        raise _Layout
-    pos += 1
-    while text[pos] != "}":
-        key, pos = decoder.raw_decode(text, pos)
-        if not isinstance(key, str) or text[pos : pos + 2] != ":[":
-            raise _Layout
-        start = pos + 1
-        end = start + 2 if text.startswith("[]", start) else text.index("]]", start) + 2
-        spans[key] = (start, end)
-        pos = end + (text[end] == ",")
-    return _LazyRows(text, spans), pos + 1
-
-
-def _scan_tagsets(text: str, pos: int) -> tuple[_LazyTagsets, int]:
-    # [[0,1,2],[3],...]: lists of integers only.
-    if text[pos] != "[":
-        raise _Layout
-    starts: list[int] = []
-    pos += 1
-    while text[pos] != "]":
-        if text[pos] != "[":
-            raise _Layout
-        starts.append(pos)
-        pos = text.index("]", pos) + 1
-        pos += text[pos] == ","
-    return _LazyTagsets(text, starts), pos + 1
-
-
-_SCANNERS = {"packages": _scan_packages, "tagsets": _scan_tagsets}
-
-
-def _lazy_payload(text: str) -> Mapping[str, Any]:
-    """The snapshot's top-level object with ``packages`` and ``tagsets`` decoded on demand.
-
-    Decoding all of it costs more than the rest of a small file's check; a run asks about a
-    handful of projects. Text laid out otherwise than the snapshot script writes it (compact
-    separators) is decoded whole.
-    """
-    import json
-
-    decoder = json.JSONDecoder()
-    out: dict[str, Any] = {}
-    try:
-        if not text.startswith("{"):
-            raise _Layout
-        pos = 1
-        while True:
-            key, pos = decoder.raw_decode(text, pos)
-            if not isinstance(key, str) or text[pos] != ":":
-                raise _Layout
-            scan = _SCANNERS.get(key)
-            value, pos = scan(text, pos + 1) if scan else decoder.raw_decode(text, pos + 1)
-            out[key] = value
-            if text[pos] == "}":
-                break
-            if text[pos] != ",":
-                raise _Layout
-            pos += 1
-        if text[pos + 1 :].strip():
-            raise _Layout
-    except (_Layout, ValueError, IndexError):
-        decoded: dict[str, Any] = json.loads(text)
-        return decoded
-    return out
+        project = json.loads(zlib.decompress(self._data[offset : offset + length]))
+        tags: list[WheelTag] = [
+            (interpreter, abi, (family, (major, minor), arch))
+            for interpreter, abi, family, major, minor, arch in project["tags"]
+        ]
+        tagsets = [frozenset(tags[i] for i in indices) for indices in project["tagsets"]]
+        return [
+            Release(
+                version=Version(version),
+                tags=tagsets[tagset],
+                has_sdist=bool(flags & 1),
+                requires_python=self._requires[requires] or None,
+                yanked=bool(flags & 2),
+            )
+            for version, tagset, flags, requires in project["rows"]
+        ]
 
 
 @functools.cache
