@@ -1,4 +1,4 @@
-"""Regenerate dockerarch/knowledge/data/npm_addons.json.gz from the npm registry.
+"""Regenerate dockerarch/knowledge/data/npm_addons.bin from the npm registry.
 
 Usage: python scripts/build_npm_snapshot.py [--shared /work/shared/data] [--out PATH]
                                             [--cache DIR] [--max-tarballs N]
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -25,6 +24,7 @@ import tarfile
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -50,7 +50,7 @@ from dockerarch.knowledge.npm import (
 REGISTRY = "https://registry.npmjs.org/"
 USER_AGENT = f"dockerarch/{__version__} (npm snapshot builder; native addon knowledge)"
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "dockerarch" / "knowledge" / "data" / "npm_addons.json.gz"
+DEFAULT_OUT = REPO / "dockerarch" / "knowledge" / "data" / "npm_addons.bin"
 
 NAMES = [
     "canvas",
@@ -203,6 +203,26 @@ def build_record(
     return PackageRecord(name, dict(doc.get("dist-tags") or {}), versions, tuple(notes))
 
 
+def encode(packages: Mapping[str, Any], generated: str) -> bytes:
+    """The snapshot file: a first line of JSON (format, date, each package's member as
+    ``[offset, length]`` after that line), then per package, by name, its record as
+    zlib-compressed JSON. A question inflates only its package; the same input gives the
+    same bytes."""
+    members: dict[str, list[int]] = {}
+    blobs: list[bytes] = []
+    offset = 0
+    for name in sorted(packages):
+        text = json.dumps(packages[name], separators=(",", ":"), sort_keys=True)
+        blob = zlib.compress(text.encode(), 9)
+        members[name] = [offset, len(blob)]
+        offset += len(blob)
+        blobs.append(blob)
+    header = {"format": SNAPSHOT_FORMAT, "generated": generated, "members": members}
+    return (
+        json.dumps(header, separators=(",", ":"), sort_keys=True).encode() + b"\n" + b"".join(blobs)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path("/work/shared/data"))
@@ -227,17 +247,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         packages[name] = record_to_json(record)
         print(f"{name}: {len(record.versions)} versions")
-    blob = json.dumps(
-        {"format": SNAPSHOT_FORMAT, "generated": date.today().isoformat(), "packages": packages},
-        separators=(",", ":"),
-        sort_keys=True,
-    ).encode()
-    args.out.write_bytes(gzip.compress(blob, compresslevel=9, mtime=0))
+    blob = encode(packages, date.today().isoformat())
+    args.out.write_bytes(blob)
     took = time.monotonic() - started
-    print(
-        f"wrote {args.out} ({args.out.stat().st_size} bytes gz, {len(blob)} raw) "
-        f"from {fetcher.requests} requests in {took:.0f}s"
-    )
+    print(f"wrote {args.out} ({len(blob)} bytes) from {fetcher.requests} requests in {took:.0f}s")
     return 0
 
 

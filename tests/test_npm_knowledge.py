@@ -4,6 +4,7 @@ from importlib import resources
 
 import pytest
 
+from dockerarch.knowledge import data, npm
 from dockerarch.knowledge.npm import (
     PLATFORM_KEYS,
     Note,
@@ -21,6 +22,7 @@ from dockerarch.knowledge.npm import (
     satisfies,
     summarize_version,
 )
+from tests.scripts import load_script
 
 # --- answers from the shipped snapshot -------------------------------------------------------
 
@@ -82,8 +84,30 @@ def test_unknown_version_gives_none() -> None:
 
 
 def test_snapshot_is_small() -> None:
-    blob = resources.files("dockerarch.knowledge").joinpath("data/npm_addons.json.gz")
+    blob = resources.files("dockerarch.knowledge").joinpath("data/npm_addons.bin")
     assert len(blob.read_bytes()) < 1024 * 1024
+
+
+def test_the_snapshot_is_what_the_build_script_writes_for_its_records() -> None:
+    # Each package's member decodes to a record that the script encodes back to the same
+    # bytes: the reader and the writer agree on every field of the shipped data.
+    shipped = data.read_bytes(npm.SNAPSHOT_RESOURCE)
+    provider = npm.SnapshotProvider(shipped)
+    records = {}
+    for name in provider.names():
+        found = provider.package(name)
+        assert found is not None
+        records[name] = npm.record_to_json(found)
+    assert load_script("build_npm_snapshot").encode(records, provider.generated) == shipped
+    assert provider.package("no-such-addon") is None
+
+
+def test_a_snapshot_question_inflates_only_its_package() -> None:
+    provider = npm.SnapshotProvider(data.read_bytes(npm.SNAPSHOT_RESOURCE))
+    assert provider.package("sharp") is not None
+    assert list(provider._cache) == ["sharp"]
+    with pytest.raises(ValueError, match="npm snapshot format 1 is not 2"):
+        npm.SnapshotProvider(b'{"format":1}\n')
 
 
 # --- semver ------------------------------------------------------------------------------------
