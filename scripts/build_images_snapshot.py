@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import json
 import re
 import sys
-import zlib
 from collections import defaultdict
 from pathlib import Path
+
+from dockerarch.knowledge.members import pack
 
 OUTPUT = Path(__file__).resolve().parent.parent / "dockerarch/knowledge/data/official_images.bin"
 FORMAT_VERSION = 2
@@ -74,27 +74,21 @@ def build(
 ) -> None:
     archsets = sorted({arches for tags in images.values() for arches, _ in tags.values()})
     index = {arches: i for i, arches in enumerate(archsets)}
-    blobs: list[bytes] = []
-    members: dict[str, list[int]] = {}
-    offset = 0
-    for image in sorted(images):
-        tags = images[image]
-        text = "".join(f"{tag}\t{index[tags[tag][0]]}\t{tags[tag][1]}\n" for tag in sorted(tags))
-        blob = zlib.compress(text.encode("utf-8"), 9)
-        members[image] = [offset, len(blob)]
-        blobs.append(blob)
-        offset += len(blob)
+    members = {
+        image: "".join(
+            f"{tag}\t{index[tags[tag][0]]}\t{tags[tag][1]}\n" for tag in sorted(tags)
+        ).encode("utf-8")
+        for image, tags in images.items()
+    }
     meta = {
         "format": FORMAT_VERSION,
         "snapshot_date": date,
         "source": "docker-library/official-images library/",
         "source_commit": commit,
         "archsets": archsets,
-        "members": members,
     }
-    header = json.dumps(meta, sort_keys=True, separators=(",", ":")) + "\n"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(header.encode("utf-8") + b"".join(blobs))
+    output.write_bytes(pack(meta, members))
 
 
 def main(argv: list[str] | None = None) -> int:

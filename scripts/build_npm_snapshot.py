@@ -24,13 +24,13 @@ import tarfile
 import time
 import urllib.parse
 import urllib.request
-import zlib
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from dockerarch import __version__
+from dockerarch.knowledge.members import pack
 from dockerarch.knowledge.npm import (
     KIND_BUNDLED,
     KIND_NODE_GYP_BUILD,
@@ -204,23 +204,13 @@ def build_record(
 
 
 def encode(packages: Mapping[str, Any], generated: str) -> bytes:
-    """The snapshot file: a first line of JSON (format, date, each package's member as
-    ``[offset, length]`` after that line), then per package, by name, its record as
-    zlib-compressed JSON. A question inflates only its package; the same input gives the
-    same bytes."""
-    members: dict[str, list[int]] = {}
-    blobs: list[bytes] = []
-    offset = 0
-    for name in sorted(packages):
-        text = json.dumps(packages[name], separators=(",", ":"), sort_keys=True)
-        blob = zlib.compress(text.encode(), 9)
-        members[name] = [offset, len(blob)]
-        offset += len(blob)
-        blobs.append(blob)
-    header = {"format": SNAPSHOT_FORMAT, "generated": generated, "members": members}
-    return (
-        json.dumps(header, separators=(",", ":"), sort_keys=True).encode() + b"\n" + b"".join(blobs)
-    )
+    """The snapshot file (dockerarch/knowledge/members.py): per package, by name, its record
+    as JSON in a member of its own, so a question inflates only its package."""
+    members = {
+        name: json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
+        for name, record in packages.items()
+    }
+    return pack({"format": SNAPSHOT_FORMAT, "generated": generated}, members)
 
 
 def main(argv: list[str] | None = None) -> int:

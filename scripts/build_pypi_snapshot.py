@@ -24,7 +24,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -34,6 +33,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from dockerarch import __version__
+from dockerarch.knowledge.members import pack
 from dockerarch.knowledge.pypi import (
     SNAPSHOT_FORMAT,
     FileEntry,
@@ -137,9 +137,7 @@ def encode(projects: dict[str, list[Release]], x86_only: Iterable[str], taken: d
     """The snapshot file's bytes (see the module's docs)."""
     requires = Interner()
     requires("")
-    members: dict[str, list[int]] = {}
-    blobs: list[bytes] = []
-    offset = 0
+    members: dict[str, bytes] = {}
     for name, releases in sorted(projects.items()):
         # Interned per project, in sorted order: stable across hash seeds, and a member
         # needs nothing from the others.
@@ -164,19 +162,15 @@ def encode(projects: dict[str, list[Release]], x86_only: Iterable[str], taken: d
             "tagsets": [list(s) for s in tagsets.items],
             "rows": rows,
         }
-        blob = zlib.compress(json.dumps(member, separators=(",", ":")).encode(), 9)
-        members[name] = [offset, len(blob)]
-        offset += len(blob)
-        blobs.append(blob)
+        members[name] = json.dumps(member, separators=(",", ":")).encode()
     header = {
         "format": SNAPSHOT_FORMAT,
         "date": taken.isoformat(),
         "index": INDEX_URL,
         "x86_only": sorted(x86_only),
         "requires_python": requires.items,
-        "members": members,
     }
-    return json.dumps(header, separators=(",", ":")).encode() + b"\n" + b"".join(blobs)
+    return pack(header, members)
 
 
 def main(argv: list[str] | None = None) -> int:

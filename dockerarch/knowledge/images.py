@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import csv
 import datetime
-import json
-import zlib
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from dockerarch.imageref import DEFAULT_REGISTRY, ImageRef, parse_image_ref
 from dockerarch.knowledge import data
+from dockerarch.knowledge.members import Members
 from dockerarch.platforms import Platform
 from dockerarch.records import record
 
@@ -96,27 +95,21 @@ class _OfficialSnapshot:
     image's member is inflated on first request."""
 
     def __init__(self, data: bytes) -> None:
-        header_end = data.find(b"\n") + 1
-        meta = json.loads(data[:header_end]) if header_end else {}
-        if meta.get("format") != _SNAPSHOT_FORMAT:
-            raise ValueError(f"{_SNAPSHOT_FILE}: unsupported format {meta.get('format')!r}")
+        self._members = Members(data, _SNAPSHOT_FILE, _SNAPSHOT_FORMAT)
+        meta = self._members.header
         self.date: str = meta["snapshot_date"]
         self.source = f"official-images snapshot {self.date}"
         self._archsets: list[tuple[str, ...]] = [tuple(s.split(",")) for s in meta["archsets"]]
-        self._data = memoryview(data)[header_end:]
-        self._members: dict[str, list[int]] = meta["members"]
         # Each member's text, with a newline in front so that every line follows one.
         self._images: dict[str, str] = {}
 
     def _text(self, image: str) -> str | None:
         text = self._images.get(image)
         if text is None:
-            member = self._members.get(image)
+            member = self._members.read(image)
             if member is None:
                 return None
-            offset, length = member
-            text = "\n" + zlib.decompress(self._data[offset : offset + length]).decode("utf-8")
-            self._images[image] = text
+            text = self._images[image] = "\n" + member.decode("utf-8")
         return text
 
     def lookup(self, image: str, tag: str) -> tuple[tuple[str, ...], datetime.date] | None:

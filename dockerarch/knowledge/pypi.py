@@ -230,18 +230,14 @@ class Snapshot:
     ~5 ms of a one-file run."""
 
     def __init__(self, data: bytes) -> None:
-        import json
+        from dockerarch.knowledge.members import Members
 
-        header_end = data.find(b"\n") + 1
-        meta = json.loads(data[:header_end]) if header_end else {}
-        if meta.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"unsupported PyPI snapshot format {meta.get('format')!r}")
+        self._members = Members(data, SNAPSHOT_RESOURCE, SNAPSHOT_FORMAT)
+        meta = self._members.header
         self.date = date.fromisoformat(meta["date"])
         self.index_url: str = meta["index"]
         self._x86_only = frozenset[str](meta["x86_only"])
         self._requires: list[str] = meta["requires_python"]
-        self._members: dict[str, list[int]] = meta["members"]
-        self._data = memoryview(data)[header_end:]
         self._decoded: dict[str, list[Release]] = {}
         self._by_version: dict[str, dict[Version, Release]] = {}
 
@@ -252,7 +248,7 @@ class Snapshot:
         return cls(data.read_bytes(SNAPSHOT_RESOURCE))
 
     def packages(self) -> list[str]:
-        return sorted(self._members)
+        return self._members.names()
 
     def is_x86_only(self, name: str) -> bool:
         return canonicalize_name(name) in self._x86_only
@@ -261,10 +257,10 @@ class Snapshot:
         key = canonicalize_name(name)
         decoded = self._decoded.get(key)
         if decoded is None:
-            member = self._members.get(key)
+            member = self._members.read(key)
             if member is None:
                 return None
-            decoded = self._decoded[key] = self._decode(*member)
+            decoded = self._decoded[key] = self._decode(member)
         return decoded
 
     def release(self, name: str, version: Version) -> Release | None:
@@ -283,11 +279,10 @@ class Snapshot:
             self._by_version[key] = index
         return index.get(version)
 
-    def _decode(self, offset: int, length: int) -> list[Release]:
+    def _decode(self, member: bytes) -> list[Release]:
         import json
-        import zlib
 
-        project = json.loads(zlib.decompress(self._data[offset : offset + length]))
+        project = json.loads(member)
         tags: list[WheelTag] = [
             (interpreter, abi, (family, (major, minor), arch))
             for interpreter, abi, family, major, minor, arch in project["tags"]
