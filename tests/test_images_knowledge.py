@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime
 import re
 import subprocess
 import sys
@@ -38,7 +37,7 @@ def test_old_python_tag_is_amd64_only() -> None:
     assert found is not None
     assert found.platforms == {"linux/amd64"}
     assert found.supports(AMD64) and not found.supports(ARM64)
-    assert found.last_listed == datetime.date(2014, 10, 3)
+    assert found.last_listed == "2014-10-03"
     assert found.source == f"official-images snapshot {snapshot_date()}"
 
 
@@ -223,10 +222,10 @@ def test_build_script_round_trip(tmp_path: Path) -> None:
     first = output.read_bytes()
     snapshot = images._OfficialSnapshot(first)
     assert snapshot.date == "2026-01-02"
-    assert snapshot.lookup("demo", "1") == (("amd64", "arm64v8"), datetime.date(2025, 5, 6))
-    assert snapshot.lookup("demo", "1.0-rc") == (("amd64",), datetime.date(2024, 1, 1))
+    assert snapshot.lookup("demo", "1") == (("amd64", "arm64v8"), "2025-05-06")
+    assert snapshot.lookup("demo", "1.0-rc") == (("amd64",), "2024-01-01")
     assert snapshot.lookup("demo", "-typo") is None
-    assert snapshot.lookup("other", "latest") == (("windows-amd64",), datetime.date(2025, 1, 1))
+    assert snapshot.lookup("other", "latest") == (("windows-amd64",), "2025-01-01")
     assert snapshot.lookup("missing", "latest") is None
     load_script("build_images_snapshot").main([str(source / "tags.tsv"), "--output", str(output)])
     assert output.read_bytes() == first  # reproducible bytes

@@ -9,8 +9,6 @@ Two sources, both read lazily on first use and kept for the life of the process:
 
 from __future__ import annotations
 
-import csv
-import datetime
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
@@ -71,7 +69,9 @@ class ImagePlatforms:
 
     platforms: frozenset[str]
     source: str
-    last_listed: datetime.date | None = None
+    #: ISO date (``2025-05-06``). Text, not a date: importing datetime (~2 ms) for a value
+    #: only the editor's hover shows would slow down every check.
+    last_listed: str | None = None
 
     def supports(self, platform: Platform) -> bool:
         """Whether a build for ``platform`` finds a matching image.
@@ -112,7 +112,7 @@ class _OfficialSnapshot:
             text = self._images[image] = "\n" + member.decode("utf-8")
         return text
 
-    def lookup(self, image: str, tag: str) -> tuple[tuple[str, ...], datetime.date] | None:
+    def lookup(self, image: str, tag: str) -> tuple[tuple[str, ...], str] | None:
         """Official-images architecture names and last listing date of ``image:tag``."""
         text = self._text(image)
         if text is None or "\t" in tag or "\n" in tag:
@@ -125,7 +125,7 @@ class _OfficialSnapshot:
         end = text.find("\n", at + 1)
         line = text[at + 1 : end if end >= 0 else len(text)].rstrip("\r")
         _, archset, listed = line.split("\t")
-        return self._archsets[int(archset)], datetime.date.fromisoformat(listed)
+        return self._archsets[int(archset)], listed
 
 
 @cache
@@ -156,6 +156,8 @@ def _vendor() -> dict[str, list[_VendorRow]]:
 
 
 def _parse_vendor(lines: Iterable[str]) -> dict[str, list[_VendorRow]]:
+    import csv  # here: most files name only official images
+
     rows: dict[str, list[_VendorRow]] = {}
     for number, row in enumerate(
         csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), start=1

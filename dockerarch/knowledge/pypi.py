@@ -17,8 +17,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date
-from typing import Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -26,6 +25,9 @@ from packaging.version import InvalidVersion, Version
 from dockerarch.platforms import normalize_arch
 from dockerarch.pynames import canonicalize_name
 from dockerarch.records import record
+
+if TYPE_CHECKING:
+    from datetime import date
 
 __all__ = [
     "SNAPSHOT_FORMAT",
@@ -234,7 +236,7 @@ class Snapshot:
 
         self._members = Members(data, SNAPSHOT_RESOURCE, SNAPSHOT_FORMAT)
         meta = self._members.header
-        self.date = date.fromisoformat(meta["date"])
+        self._date: str = meta["date"]
         self.index_url: str = meta["index"]
         self._x86_only = frozenset[str](meta["x86_only"])
         self._requires: list[str] = meta["requires_python"]
@@ -246,6 +248,13 @@ class Snapshot:
         from dockerarch.knowledge import data
 
         return cls(data.read_bytes(SNAPSHOT_RESOURCE))
+
+    @property
+    def date(self) -> date:
+        """When the snapshot was taken (datetime is imported only when asked: ~2 ms)."""
+        from datetime import date
+
+        return date.fromisoformat(self._date)
 
     def packages(self) -> list[str]:
         return self._members.names()

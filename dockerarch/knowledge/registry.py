@@ -141,7 +141,10 @@ class RegistryClient:
         if hit is None:
             fetched = self._fetch(ref)
             today = datetime.datetime.now(datetime.timezone.utc).date()
-            hit = (now, ImagePlatforms(fetched, f"registry {ref.registry} {today}", today))
+            hit = (
+                now,
+                ImagePlatforms(fetched, f"registry {ref.registry} {today}", today.isoformat()),
+            )
             self._write_disk(key, hit[1], now)
         self._memory[key] = hit
         return hit[1]
@@ -296,7 +299,7 @@ class RegistryClient:
             fetched_at = float(entry["fetched_at"])
             if entry["ref"] != key or now - fetched_at >= self.cache_ttl:
                 return None
-            fetched = datetime.date.fromisoformat(entry["fetched"])
+            fetched = datetime.date.fromisoformat(entry["fetched"]).isoformat()
             platforms = frozenset(str(p) for p in entry["platforms"])
         except (OSError, ValueError, KeyError, TypeError):
             # A missing, stale or damaged cache entry only means asking the registry again.
@@ -310,7 +313,7 @@ class RegistryClient:
         entry = {
             "ref": key,
             "platforms": sorted(result.platforms),
-            "fetched": str(result.last_listed),
+            "fetched": result.last_listed,
             "fetched_at": fetched_at,
         }
         # Write-then-rename so a concurrent reader never sees half an entry. The disk cache is

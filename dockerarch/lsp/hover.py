@@ -110,6 +110,6 @@ def _one_image(
         lines.append(f"Not published for the target {', '.join(missing)}.")
     source = known.source
     if known.last_listed is not None:
-        source += f"; tag last listed {known.last_listed.isoformat()}"
+        source += f"; tag last listed {known.last_listed}"
     lines.append(f"_Source: {source}._")
     return "\n\n".join(lines)
