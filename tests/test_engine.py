@@ -134,6 +134,15 @@ def test_active_rules_follow_the_selection_of_each_call(
             assert active_rules(settings, rules) == wanted
 
 
+@given(st.text(alphabet=st.sampled_from(" \t\n\r\f\u00a0\u2003ax#"), max_size=60))
+def test_rule_docs_are_dedented_as_textwrap_does(body: str) -> None:
+    import textwrap
+
+    from dockerarch.engine import _dedented
+
+    assert _dedented(body) == textwrap.dedent(body.expandtabs()).strip("\n")
+
+
 def test_severity_override() -> None:
     settings = Settings(severity={"DA101": Severity.INFO, "DA111": Severity.ERROR})
     result = check_text(THREE, settings)

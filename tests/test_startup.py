@@ -63,6 +63,8 @@ NOT_FOR_A_PINNED_PIP_INSTALL = (
     "gzip",
     "datetime",
     "csv",
+    # Rule docs are dedented by engine._dedented.
+    "textwrap",
     # A plain requirement is read with packaging's specifiers and versions only
     # (tests/test_packaging_equivalence.py).
     "packaging.requirements",
