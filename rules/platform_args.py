@@ -59,6 +59,15 @@ def _body_is_script(ins: Instruction) -> bool:
 
 def uses(tree: Dockerfile, ins: Instruction) -> Iterator[ArgUse]:
     """Platform ARG references in ``ins`` that something expands, in source order."""
+    # Each is found in the logical arguments, a heredoc body or a flag's text, and every
+    # platform ARG's name holds TARGET or BUILD: most instructions hold neither.
+    texts = [ins.args, *(doc.body for doc in ins.heredocs)]
+    texts += [tree.text[flag.span.start : flag.span.end] for flag in ins.flags]
+    if any("TARGET" in text or "BUILD" in text for text in texts):
+        yield from _uses(tree, ins)
+
+
+def _uses(tree: Dockerfile, ins: Instruction) -> Iterator[ArgUse]:
     if ins.name == "RUN":
         # The shell expands everything, single quotes included: `sh -c '...$TARGETARCH'`
         # is the usual reason to write them.
