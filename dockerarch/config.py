@@ -25,6 +25,7 @@ from dockerarch.diagnostics import Severity
 from dockerarch.discover import GlobSet
 from dockerarch.engine import Settings
 from dockerarch.fileio import FileError, read_source
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform, normalize_arch
 from dockerarch.records import field, record
 
@@ -40,7 +41,7 @@ KEYS = (
     "online",
     "cache-dir",
 )
-_SELECTOR = re.compile(r"DA\d{0,3}\Z", re.IGNORECASE)
+_SELECTOR = lazy_compile(r"DA\d{0,3}\Z", re.IGNORECASE)
 
 
 class ConfigError(Exception):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockerarch.diagnostics import Diagnostic, ExternalLocation, Fix, Severity
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
 from dockerarch.records import field, record, replace
 from dockerarch.syntax.positions import Span
@@ -47,8 +48,8 @@ CATEGORIES = frozenset(
     }
 )
 SCOPES = frozenset({"stage", "file"})
-_CODE = re.compile(r"DA\d{3}\Z")
-_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+_CODE = lazy_compile(r"DA\d{3}\Z")
+_NAME = lazy_compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Fix", "Fix safety")
 DOCS_URL = "https://github.com/dockerarch/dockerarch/blob/main/docs/rules.md#{code}"
 
@@ -169,7 +170,7 @@ def installed_rules() -> tuple[Rule, ...]:
 
 RULES_GROUP = "dockerarch.rules"
 # EntryPoint.pattern of importlib.metadata.
-_ENTRY_POINT = re.compile(
+_ENTRY_POINT = lazy_compile(
     r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$"
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import record
 
@@ -13,12 +14,12 @@ DEFAULT_REGISTRY = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = re.compile(
+_DOMAIN_RE = lazy_compile(
     rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
 )
-_PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
-_DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+_PATH_COMPONENT_RE = lazy_compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG_RE = lazy_compile(r"[\w][\w.-]{0,127}", re.ASCII)
+_DIGEST_RE = lazy_compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 _NAME_MAX = 255
 
 # Docker Hub namespaces that hold single-architecture copies of the official images.
@@ -38,7 +39,7 @@ _ARCH_NAMESPACES = {
 
 # An architecture word that is a whole dash/underscore/dot-separated part of a tag. Longest
 # spellings first so that x86_64 is not read as a tag ending in "_64".
-_TAG_ARCH_RE = re.compile(
+_TAG_ARCH_RE = lazy_compile(
     r"(?:^|[-_.])"
     r"(x86_64|x86-64|amd64|arm64v8|arm64|aarch64|arm32v7|arm32v6|armv7l?|armhf|i386|i686"
     r"|ppc64le|ppc64el|s390x|riscv64)"

@@ -19,7 +19,6 @@ change unseen, and the language server says when to look again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from dockerarch.engine import (
     paused_gc,
     run_rules,
 )
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Model, build_model
 from dockerarch.records import record, replace
 from dockerarch.syntax import Dockerfile, parse
@@ -42,7 +42,7 @@ from dockerarch.syntax.positions import Span
 
 # What a stage outside a partial check becomes: one FROM line, then empty comments.
 _PLACEHOLDER = "FROM a"
-_LINE_BODY = re.compile(r"[^\r\n]+")
+_LINE_BODY = lazy_compile(r"[^\r\n]+")
 
 # A stage's inputs: (text, first line, index) of it and of each stage it depends
 # on, and whether each platform builds it.

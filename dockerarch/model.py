@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from dockerarch.expand import Env, expand
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import field, record
 from dockerarch.syntax import Dockerfile, Flag, Instruction, KeyValue, Word
@@ -41,7 +42,7 @@ PLATFORM_ARGS = (
     "BUILDARCH",
     "BUILDVARIANT",
 )
-_ARCH_TOKEN = re.compile(
+_ARCH_TOKEN = lazy_compile(
     r"(?:^|[-_./])(amd64|x86[-_]64|x64|arm64|aarch64|arm64v8|armhf|armv7|i386|ppc64le|s390x|riscv64)"
     r"(?:$|[-_./])",
     re.IGNORECASE,

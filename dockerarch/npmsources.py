@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.pysources.files import ContextError, read_text_in_root
 from dockerarch.records import field, record, replace
 from dockerarch.syntax.positions import LineIndex, Position
@@ -103,11 +104,11 @@ _VALUE_OPTS = {
         "--os", "--libc",
     },
 }  # fmt: skip
-_ENV_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_ENV_WORD = lazy_compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _TRUE = {"", "true", "1", "yes"}
 
 
-_NOT_REGISTRY = re.compile(
+_NOT_REGISTRY = lazy_compile(
     r"^(?:git\+|git:|https?:|file:|link:|workspace:|portal:|patch:|github:|gitlab:|bitbucket:"
     r"|\.|/|~/)"
     r"|^[\w.-]+/[\w.-]+(?:#.*)?$"  # GitHub "user/repo" shorthand
@@ -485,7 +486,7 @@ def parse_yarn_lock(text: str, path: str = "yarn.lock") -> list[NpmDependency]:
 # ---------------------------------------------------------------------------------------------
 
 # (?! ) keeps the indent whole: letting it shrink would rescan a long line once per space.
-_PNPM_KEY = re.compile(r"^(?P<indent> *)(?! )(?P<key>'[^']*'|\"[^\"]*\"|[^:#][^:]*?):(?:\s|$)")
+_PNPM_KEY = lazy_compile(r"^(?P<indent> *)(?! )(?P<key>'[^']*'|\"[^\"]*\"|[^:#][^:]*?):(?:\s|$)")
 
 
 def _pnpm_name_version(key: str) -> tuple[str, str] | None:

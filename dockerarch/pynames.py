@@ -8,13 +8,14 @@ tests/test_packaging_equivalence.py holds the two equal.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, cast
+
+from dockerarch.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
-_SEPARATORS = re.compile(r"[-_.]+")
+_SEPARATORS = lazy_compile(r"[-_.]+")
 
 
 def canonicalize_name(name: str) -> NormalizedName:

@@ -33,12 +33,12 @@ equal to the single stage it renders to.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 import tree_sitter as ts
 
 from dockerarch.expand import expand, references
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Model, PlatformView, Stage, build_model
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
 from dockerarch.records import field, record
@@ -180,8 +180,8 @@ def _copy_from_edits(view: PlatformView, ins: Instruction) -> list[tuple[Span, s
     return [(flag.value_span, value)]
 
 
-_DIGITS = re.compile(r"\d+\Z")
-_MOUNT_FROM = re.compile(r"(?:^|,)\s*from=(\d+)\s*(?=,|$)")
+_DIGITS = lazy_compile(r"\d+\Z")
+_MOUNT_FROM = lazy_compile(r"(?:^|,)\s*from=(\d+)\s*(?=,|$)")
 
 
 def _renumber_edits(view: PlatformView, ins: Instruction) -> list[tuple[Span, str]]:
@@ -211,7 +211,7 @@ def _renumber_edits(view: PlatformView, ins: Instruction) -> list[tuple[Span, st
 
 # -- RUN scripts ------------------------------------------------------------------
 
-_SHELL_HEREDOC = re.compile(
+_SHELL_HEREDOC = lazy_compile(
     r"(?:(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh(?:[ \t]+-[A-Za-z-]+)*[ \t]+)?\d*<<-?\S+\Z"
 )
 #: The automatic ARGs a RUN sees as environment variables once declared.
@@ -651,7 +651,7 @@ def _descendants(node: ts.Node) -> Iterator[ts.Node]:
 
 # -- comparing builds -------------------------------------------------------------
 
-_WS = re.compile(r"\s+")
+_WS = lazy_compile(r"\s+")
 
 
 def _collapse(text: str) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from dockerarch import __version__
 from dockerarch.diagnostics import Applicability
+from dockerarch.lazyre import lazy_compile
 from dockerarch.readiness import FileReadiness, Finding, FixPreview, Readiness, Status
 
 TITLE = "Platform readiness"
@@ -37,7 +38,7 @@ _CLASS = {Status.READY: "ready", Status.NEEDS_FIXES: "needs", Status.BLOCKED: "b
 _EMOJI = {Status.READY: "✅", Status.NEEDS_FIXES: "🛠️", Status.BLOCKED: "⛔"}
 # Controls other than tab and newline, and lone surrogates (undecodable file
 # names): not characters a page or UTF-8 can hold.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+_UNPRINTABLE = lazy_compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 CSS = """\
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;

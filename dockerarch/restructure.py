@@ -22,18 +22,18 @@ the split safe. Inserted stages shift stage indices, so numeric
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 from dockerarch.diagnostics import Edit, PlatformVariant
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Model, Stage
 from dockerarch.records import record
 from dockerarch.syntax import Instruction, Span
 
-_LONE_LF = re.compile(r"(?<!\r)\n")
-_DIGITS = re.compile(r"\d+\Z")
-_MOUNT_FROM = re.compile(r"(?:^|,)\s*from=(\d+)\s*(?=,|$)")
+_LONE_LF = lazy_compile(r"(?<!\r)\n")
+_DIGITS = lazy_compile(r"\d+\Z")
+_MOUNT_FROM = lazy_compile(r"(?:^|,)\s*from=(\d+)\s*(?=,|$)")
 
 
 @record

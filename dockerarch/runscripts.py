@@ -9,18 +9,18 @@ triggers (they run in someone else's build) give no script.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.shell.model import Script
 from dockerarch.shell.parse import parse_script
 from dockerarch.syntax import Instruction
 from dockerarch.syntax.positions import Segment, SourceMap
 
-_SHELLS = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
+_SHELLS = lazy_compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
 # (?<!\d): a leftmost match never starts inside a digit run, and without it
 # every position of a long digit run restarts the scan (quadratic).
-_MARKER = re.compile(r"(?<!\d)\d*<<-?\S+")
+_MARKER = lazy_compile(r"(?<!\d)\d*<<-?\S+")
 
 
 def run_scripts(ins: Instruction, source: str) -> list[Script]:

@@ -11,7 +11,6 @@ unknown, and the reason is recorded for ``--verbose``.
 from __future__ import annotations
 
 import posixpath
-import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from dockerarch.expand import expand
 from dockerarch.knowledge import builddeps, distros
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import PlatformView, Stage
 from dockerarch.records import field, record
 from dockerarch.shell.model import Command, Word
@@ -26,7 +26,7 @@ from dockerarch.syntax import Instruction
 
 #: Values for a package word the shell layer left open; None when unknown.
 Resolve = Callable[[Word], "list[str] | None"]
-_SIMPLE_REF = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
+_SIMPLE_REF = lazy_compile(r"\$(?:(\w+)|\{(\w+)\})")
 
 # apt installs Recommends unless told not to; these are the ones that decide
 # whether a stage can compile (Debian's and Ubuntu's python3-pip recommend the

@@ -16,10 +16,11 @@ import re
 from collections.abc import Sequence
 
 from dockerarch.diagnostics import Diagnostic, Severity
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import field, record
 from dockerarch.syntax import Comment, Dockerfile, Instruction, Span
 
-_PATTERN = re.compile(
+_PATTERN = lazy_compile(
     r"#\s*dockerarch:\s*(?P<kind>ignore-file|ignore)\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE
 )
 UNUSED_CODE = "DA901"

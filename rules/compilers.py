@@ -18,6 +18,7 @@ from dockerarch_rules.toolchain import (
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Fix, PlatformVariant, Severity
 from dockerarch.engine import Context, rule
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Stage
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import record
@@ -205,7 +206,7 @@ def x86_compiler_flags(ctx: Context) -> Iterator[Diagnostic]:
 
 
 # A target triple (or a triple-prefixed tool, `x86_64-linux-gnu-gcc`).
-_TRIPLE = re.compile(
+_TRIPLE = lazy_compile(
     r"(x86_64|amd64|i[3-6]86|aarch64|arm64|armv[5-7]\w*|arm|powerpc64le|ppc64le|s390x|riscv64\w*)"
     r"-(?:unknown|pc|linux|none|alpine)[\w.-]*"
 )

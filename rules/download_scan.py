@@ -31,6 +31,7 @@ from dockerarch.knowledge.archnames import (
     naming_for,
     usual_arm64,
 )
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import PlatformView, Stage, arch_in_name
 from dockerarch.platforms import Platform
 from dockerarch.records import field, record
@@ -42,10 +43,10 @@ _ARCH_ARGS = frozenset(
     {"TARGETARCH", "TARGETPLATFORM", "TARGETVARIANT", "BUILDARCH", "BUILDPLATFORM", "BUILDVARIANT"}
 )
 # ``$NAME`` / ``${NAME...}``; group 1 or 2 is the name.
-_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}?|([A-Za-z_][A-Za-z0-9_]*))")
+_REF = lazy_compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}?|([A-Za-z_][A-Za-z0-9_]*))")
 # Checksum and signature files name the artifact they vouch for; fetching one is not
 # an install, but a fix must rename it along with the artifact.
-_CHECKSUM_FILE = re.compile(
+_CHECKSUM_FILE = lazy_compile(
     r"\.(?:sha(?:1|224|256|384|512)(?:sum)?(?:\.txt)?|md5|asc|sig|sign|pem|minisig)$"
     r"|(?:^|[-_.])(?:sha\d*sums?|shasums\d*|checksums?)(?:[-_.]|$)",
     re.IGNORECASE,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from dockerarch.diagnostics import Diagnostic, Severity
 from dockerarch.engine import Context, rule
+from dockerarch.lazyre import lazy_compile
 from dockerarch.shell.model import Command, Word
 from dockerarch.syntax import Instruction
 
@@ -16,10 +17,10 @@ if TYPE_CHECKING:
 
 _FETCHERS = frozenset({"curl", "wget", "aria2c", "axel", "fetch"})
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
-_INSTALLER = re.compile(r"\.(?:sh|run|bin)$", re.IGNORECASE)
-_PACKAGE = re.compile(r"\.(?:deb|rpm|apk|whl)$", re.IGNORECASE)
-_PIP = re.compile(r"pip[0-9.]*\Z")
-_PYTHON = re.compile(r"python[0-9.]*\Z")
+_INSTALLER = lazy_compile(r"\.(?:sh|run|bin)$", re.IGNORECASE)
+_PACKAGE = lazy_compile(r"\.(?:deb|rpm|apk|whl)$", re.IGNORECASE)
+_PIP = lazy_compile(r"pip[0-9.]*\Z")
+_PYTHON = lazy_compile(r"python[0-9.]*\Z")
 
 
 def strip_quotes(text: str) -> str:

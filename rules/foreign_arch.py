@@ -12,6 +12,7 @@ from dockerarch_rules.paths import in_single_quotes
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.expand import references
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Stage
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import record
@@ -27,13 +28,13 @@ _NATIVE = {"amd64": frozenset({"amd64", "386"}), "arm64": frozenset({"arm64", "a
 _APT = frozenset({"apt-get", "apt", "aptitude"})
 _RPM_MANAGERS = frozenset({"yum", "dnf", "microdnf", "tdnf", "zypper"})
 _RPM_VERBS = frozenset({"install", "in", "localinstall", "reinstall", "upgrade", "update"})
-_RPM_ARCH = re.compile(r"\.(x86_64|i686|i386|aarch64|armv7hl|ppc64le|s390x)(?:\.rpm)?\Z")
-_APT_ARCH = re.compile(r"\A[a-z0-9][a-z0-9+.-]*:([a-z0-9]+)(?:=\S*)?\Z")
+_RPM_ARCH = lazy_compile(r"\.(x86_64|i686|i386|aarch64|armv7hl|ppc64le|s390x)(?:\.rpm)?\Z")
+_APT_ARCH = lazy_compile(r"\A[a-z0-9][a-z0-9+.-]*:([a-z0-9]+)(?:=\S*)?\Z")
 # One-line sources ("deb [arch=amd64 signed-by=...] URL suite ...") and deb822 fields.
-_DEB_LINE = re.compile(r"\bdeb(?:-src)?[ \t]+\[([^\]\n]*)\][ \t]*(\S*)")
-_DEB_ARCH_OPTION = re.compile(r"(?:^|\s)arch=([^\s\]]+)")
-_DEB822_ARCH = re.compile(r"^[ \t]*Architectures:[ \t]*([^\r\n]+)", re.MULTILINE | re.IGNORECASE)
-_DEB822_URIS = re.compile(r"^[ \t]*URIs:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
+_DEB_LINE = lazy_compile(r"\bdeb(?:-src)?[ \t]+\[([^\]\n]*)\][ \t]*(\S*)")
+_DEB_ARCH_OPTION = lazy_compile(r"(?:^|\s)arch=([^\s\]]+)")
+_DEB822_ARCH = lazy_compile(r"^[ \t]*Architectures:[ \t]*([^\r\n]+)", re.MULTILINE | re.IGNORECASE)
+_DEB822_URIS = lazy_compile(r"^[ \t]*URIs:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
 # Repositories known to publish arm64 next to amd64 under the same suite, so an
 # arch list taken from the running system works for both.
 _MULTIARCH_REPOS = frozenset(
@@ -49,8 +50,8 @@ _MULTIARCH_REPOS = frozenset(
 _APT_SOURCES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d/")
 _CONTAINER_TOOLS = frozenset({"docker", "podman", "nerdctl", "buildah"})
 _EMULATED_VERBS = frozenset({"run", "create", "build", "bud", "from"})
-_QEMU_USER = re.compile(r"qemu-(x86_64|i386|aarch64|arm|ppc64le|s390x|riscv64)(?:-static)?\Z")
-_BINFMT_IMAGES = re.compile(r"(?:^|/)(?:binfmt|qemu-user-static)(?::|@|\Z)")
+_QEMU_USER = lazy_compile(r"qemu-(x86_64|i386|aarch64|arm|ppc64le|s390x|riscv64)(?:-static)?\Z")
+_BINFMT_IMAGES = lazy_compile(r"(?:^|/)(?:binfmt|qemu-user-static)(?::|@|\Z)")
 # A command _emulations reports on names one of these: its program or a word holds it.
 _EMULATION_MARKS = ("qemu-", "update-binfmts", "binfmt_misc", *sorted(_CONTAINER_TOOLS))
 

@@ -22,6 +22,7 @@ from dockerarch_rules.toolchain import (
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, Fix, PlatformVariant, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.expand import references
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import PlatformView, Stage
 from dockerarch.shell import Command, Script, Word
 from dockerarch.syntax import Instruction, Span
@@ -43,10 +44,10 @@ _VALUE_FLAGS = frozenset(
 )  # fmt: skip
 _BUILDING = frozenset({"build", "install", "test", "vet", "run", "list", "generate", "get"})
 # Custom tags people use to select x86 code paths; not GOARCH names, so Go never sets them.
-_X86_TAG = re.compile(
+_X86_TAG = lazy_compile(
     r"(?:x86(?:_64)?|x64|i[3-6]86|amd64v[1-4]|avx\w*|sse\w*|ssse3|fma|bmi2?|aesni|popcnt)\Z", re.I
 )
-_TAG = re.compile(r"[^,\s]+")
+_TAG = lazy_compile(r"[^,\s]+")
 #: A ``-tags`` value word and its tags with their source spans.
 _TagList = tuple[Word, list[tuple[str, Span]]]
 
@@ -365,7 +366,7 @@ def _check_tag(
 
 
 # Evidence of a C cross toolchain: cross gcc packages, tonistiigi/xx helpers, zig, ...
-_CROSS = re.compile(
+_CROSS = lazy_compile(
     r"crossbuild-essential|(?:gcc|g\+\+)-(?:\$|(?:aarch64|arm|x86[-_]64|i686|powerpc64le|s390x"
     r"|riscv64)[\w-]*)|-linux-(?:gnu|musl)\w*-(?:gcc|g\+\+|cc)\b|musl-cross|\bzig\b|\bxx-|osxcross"
 )

@@ -10,6 +10,7 @@ from dockerarch_rules.platform_args import insert_lines
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from dockerarch.engine import Context, rule
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Stage, arch_in_name
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import record
@@ -19,20 +20,22 @@ from dockerarch.stageenv import stage_env
 from dockerarch.syntax import Instruction, Span
 
 # Debian/Ubuntu multiarch triplets, a whole path component (/usr/lib/x86_64-linux-gnu).
-_TRIPLET = re.compile(r"(x86_64|aarch64)-linux-gnu", re.IGNORECASE)
+_TRIPLET = lazy_compile(r"(x86_64|aarch64)-linux-gnu", re.IGNORECASE)
 # Debian's JVM dirs carry the dpkg arch: java-17-openjdk-amd64, java-1.8.0-openjdk-arm64.
-_JVM = re.compile(r"java-\d+(?:\.\d+)*-openjdk-(amd64|arm64)\Z", re.IGNORECASE)
+_JVM = lazy_compile(r"java-\d+(?:\.\d+)*-openjdk-(amd64|arm64)\Z", re.IGNORECASE)
 # An arch word delimited inside a component (tool-linux-amd64, linux_x86_64, x86_64).
-_ARCH_WORD = re.compile(r"(?:^|[-_.])(amd64|x86_64|x86-64|aarch64|arm64)(?=$|[-_.])", re.IGNORECASE)
+_ARCH_WORD = lazy_compile(
+    r"(?:^|[-_.])(amd64|x86_64|x86-64|aarch64|arm64)(?=$|[-_.])", re.IGNORECASE
+)
 # Every hit above names one of these: text without any has nothing to find (most text).
-_ANY_ARCH = re.compile(r"amd64|x86[-_]64|aarch64|arm64", re.IGNORECASE)
+_ANY_ARCH = lazy_compile(r"amd64|x86[-_]64|aarch64|arm64", re.IGNORECASE)
 # What separates paths inside one word or value: PATH lists, NAME=, flag lists, quotes.
-_PATHS = re.compile(r"[^\s:=,;\"'|&<>()]+")
+_PATHS = lazy_compile(r"[^\s:=,;\"'|&<>()]+")
 # A leading compiler flag (-L/usr/lib/...) or variable ($HOME/..., ${PREFIX}/...).
-_PATH_PREFIX = re.compile(r"(?:-[A-Za-z]|(?:\$\{[^}/]*\}|\$[A-Za-z_]\w*)+)(?=/)")
+_PATH_PREFIX = lazy_compile(r"(?:-[A-Za-z]|(?:\$\{[^}/]*\}|\$[A-Za-z_]\w*)+)(?=/)")
 # Names of downloaded files are chosen by whoever downloads them (DA301's subject);
 # an arch word there does not decide what runs.
-_ARCHIVE = re.compile(
+_ARCHIVE = lazy_compile(
     r"\.(?:tar|tgz|tbz2?|txz|tzst|gz|xz|bz2|zst|zip|deb|rpm|apk|whl|jar|sha256|sha512|asc|sig)\Z",
     re.IGNORECASE,
 )

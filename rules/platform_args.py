@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.expand import references
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import PLATFORM_ARGS, Model, PlatformView, Stage
 from dockerarch.records import record
 from dockerarch.syntax import Dockerfile, Instruction, Span
 
 # A whole variable name after ``$`` or ``${`` (``$TARGETARCHX`` is TARGETARCHX); the
 # span takes the closing brace of a plain ``${NAME}``.
-_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Za-z_][A-Za-z0-9_]*))")
+_REF = lazy_compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Za-z_][A-Za-z0-9_]*))")
 # Instructions whose words BuildKit expands with the stage's ARG/ENV values.
 _EXPANDED = frozenset(
     {"ADD", "ARG", "COPY", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
@@ -22,8 +22,8 @@ _EXPANDED = frozenset(
 # Shell-form commands the shell expands when the container starts.
 _RUNTIME = frozenset({"CMD", "ENTRYPOINT", "HEALTHCHECK"})
 # (?<!\d): see dockerarch/runscripts.py, same pattern.
-_HEREDOC_MARKER = re.compile(r"(?<!\d)\d*<<-?\S+")
-_SHELL = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
+_HEREDOC_MARKER = lazy_compile(r"(?<!\d)\d*<<-?\S+")
+_SHELL = lazy_compile(r"(?:/usr)?(?:/bin/)?(?:ba|da|a|z)?sh\Z")
 
 
 @record

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dockerarch.diagnostics import Diagnostic, Severity
 from dockerarch.engine import Context, rule
+from dockerarch.lazyre import lazy_compile
 from dockerarch.syntax import KNOWN_INSTRUCTIONS, Instruction, Span
 
 # BuildKit's validStageName.
-_STAGE_NAME = re.compile(r"[a-z][a-z0-9\-_.]*\Z")
+_STAGE_NAME = lazy_compile(r"[a-z][a-z0-9\-_.]*\Z")
 _AT_LEAST_ONE = frozenset(
     {"ARG", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL", "ONBUILD", "SHELL", "VOLUME"}
 )

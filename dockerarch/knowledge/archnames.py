@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 
 from dockerarch.knowledge import data
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record
 
 #: The architectures the table knows spellings for, in TARGETARCH names.
@@ -19,11 +20,11 @@ ARCHES = ("amd64", "arm64")
 
 # x86-64 spellings as a whole word of a file name or path: a letter or digit on
 # either side makes it part of something else (``xamd64``, ``x64dbg``, a hash).
-_AMD64_TOKEN = re.compile(
+_AMD64_TOKEN = lazy_compile(
     r"(?<![A-Za-z0-9])(amd64|x86_64|x86-64|x64|linux64)(?![A-Za-z0-9])", re.IGNORECASE
 )
 # A download for another operating system never runs in a Linux image, whatever its CPU.
-_OTHER_OS = re.compile(
+_OTHER_OS = lazy_compile(
     r"(?<![A-Za-z0-9])(darwin|macos|macosx|osx|mac|apple|windows|win|win32|win64|freebsd|"
     r"openbsd|netbsd|solaris|illumos|android)(?![A-Za-z0-9])|\.(exe|msi|dmg|pkg|msix)$",
     re.IGNORECASE,

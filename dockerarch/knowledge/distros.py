@@ -13,6 +13,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from dockerarch.knowledge import curated
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record
 
 __all__ = [
@@ -30,7 +31,7 @@ _DEBIAN_SUITES = frozenset(
     {"jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky", "sid"}
 )
 _WINDOWS_TOKENS = ("windowsservercore", "nanoserver", "ltsc", "1809", "20h2")
-_VERSION_RE = re.compile(r"\d+(?:\.\d+)*")
+_VERSION_RE = lazy_compile(r"\d+(?:\.\d+)*")
 
 
 @record(slots=True)

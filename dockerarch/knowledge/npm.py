@@ -20,6 +20,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Any, Protocol
 
 from dockerarch.knowledge import curated, data
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import field, record
 
@@ -65,11 +66,11 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 _NUM = r"0|[1-9]\d*"
-_VERSION_RE = re.compile(
+_VERSION_RE = lazy_compile(
     rf"^\s*(?:[v=]\s*)?({_NUM})\.({_NUM})\.({_NUM})"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?\s*$"
 )
-_PARTIAL_RE = re.compile(
+_PARTIAL_RE = lazy_compile(
     r"^[v=]?(\*|[xX]|\d+)(?:\.(\*|[xX]|\d+)(?:\.(\*|[xX]|\d+)"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?)?)?$"
 )
@@ -227,7 +228,7 @@ def _hyphen(lo_text: str, hi_text: str) -> list[_Comparator] | None:
     return out
 
 
-_TOKEN_RE = re.compile(r"(<=|>=|<|>|=|~>|~|\^)?\s*([^\s<>=~^]+)")
+_TOKEN_RE = lazy_compile(r"(<=|>=|<|>|=|~>|~|\^)?\s*([^\s<>=~^]+)")
 
 
 @cache
@@ -593,10 +594,10 @@ def classify_install(meta: Mapping[str, Any]) -> tuple[str, bool]:
     return KIND_NONE, False
 
 
-_PREBUILD_DIR_RE = re.compile(
+_PREBUILD_DIR_RE = lazy_compile(
     r"(?:^|/)prebuilds/(?P<plat>[a-z]+)-(?P<arch>[a-z0-9+]+)(?:/(?P<file>[^/]+\.node)|\.node)$"
 )
-_BIN_DIR_RE = re.compile(
+_BIN_DIR_RE = lazy_compile(
     r"(?:^|/)bin/(?P<plat>[a-z]+)-(?P<arch>[a-z0-9]+)-node-[0-9.]+/[^/]+\.node$"
 )
 

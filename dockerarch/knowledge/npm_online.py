@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import ssl
 import tempfile
 import time
@@ -40,6 +39,7 @@ from dockerarch.knowledge.npm import (
     platform_package_from_name,
     summarize_version,
 )
+from dockerarch.lazyre import lazy_compile
 
 __all__ = [
     "ABBREVIATED",
@@ -88,7 +88,7 @@ def _env(env: Mapping[str, str], key: str) -> str | None:
 
 
 # As npm reads ${VAR}: a name holds no "$", "{" or "}" (which also keeps this linear).
-_ENV_REF = re.compile(r"\$\{([^${}]+)\}")
+_ENV_REF = lazy_compile(r"\$\{([^${}]+)\}")
 
 
 def _read_npmrc(path: Path, env: Mapping[str, str]) -> dict[str, str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.pynames import canonicalize_name
 from dockerarch.records import record
@@ -65,9 +65,9 @@ WheelTag: TypeAlias = tuple[str, str, PlatformKey]
 ANY_PLATFORM: PlatformKey = ("any", (0, 0), "")
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_PEP600 = re.compile(r"(manylinux|musllinux)_(\d+)_(\d+)_(.+)")
-_LEGACY = re.compile(r"(manylinux1|manylinux2010|manylinux2014)_(.+)")
-_BARE_LINUX = re.compile(r"linux_(.+)")
+_PEP600 = lazy_compile(r"(manylinux|musllinux)_(\d+)_(\d+)_(.+)")
+_LEGACY = lazy_compile(r"(manylinux1|manylinux2010|manylinux2014)_(.+)")
+_BARE_LINUX = lazy_compile(r"linux_(.+)")
 _FAMILY = {"manylinux": "glibc", "musllinux": "musl"}
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 # CPython minors a stage of unknown Python could plausibly run; cpXY tags in a release add more.

@@ -26,6 +26,7 @@ from typing import Any
 from dockerarch.imageref import DEFAULT_REGISTRY, ImageRef
 from dockerarch.knowledge.bounded import ResponseRefused, read_bounded
 from dockerarch.knowledge.images import ImagePlatforms, platform_string
+from dockerarch.lazyre import lazy_compile
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -39,7 +40,7 @@ _MAX_REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 # (?<!\w): a key starts a word, so a long run of word characters is scanned once, not once
 # per character (the header comes from the server).
-_CHALLENGE_PARAM_RE = re.compile(r'(?<!\w)(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+_CHALLENGE_PARAM_RE = lazy_compile(r'(?<!\w)(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 
 class RegistryError(Exception):

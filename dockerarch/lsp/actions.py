@@ -11,7 +11,6 @@ offers the stages style.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from lsprotocol import types
 from dockerarch.diagnostics import Applicability, Diagnostic, Severity
 from dockerarch.engine import Result, instruction_at
 from dockerarch.fixer import ContextFile, Outcome, fix_source
+from dockerarch.lazyre import lazy_compile
 from dockerarch.lsp.convert import file_uri, fix_from_data
 from dockerarch.lsp.edits import FileEdits, text_edits, workspace_edit
 from dockerarch.lsp.positions import DocumentIndex
@@ -29,7 +29,7 @@ from dockerarch.syntax import Dockerfile, Span
 
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.dockerarch"
 FIX_ALL_TITLE = "dockerarch: fix all auto-fixable problems"
-_INDENT = re.compile(r"[ \t]*")
+_INDENT = lazy_compile(r"[ \t]*")
 
 
 @record

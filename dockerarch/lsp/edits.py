@@ -8,18 +8,18 @@ the characters that differ.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from lsprotocol import types
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.lsp.positions import DocumentIndex
 from dockerarch.records import record
 from dockerarch.syntax import Span
 
 # Lines with their ends, as LSP counts them (\r\n, \r or \n).
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_LINE = lazy_compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 def text_edits(index: DocumentIndex, new: str) -> list[types.TextEdit]:

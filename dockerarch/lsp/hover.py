@@ -8,12 +8,13 @@ from collections.abc import Callable
 from dockerarch.engine import Settings, rule_by_code
 from dockerarch.imageref import ImageRef, parse_image_ref
 from dockerarch.knowledge.images import ImagePlatforms, image_platforms
+from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Model, Stage, build_model
 from dockerarch.platforms import Platform
 from dockerarch.suppressions import find_suppressions
 from dockerarch.syntax import Dockerfile, Span
 
-_CODE = re.compile(r"DA\d{3}", re.IGNORECASE)
+_CODE = lazy_compile(r"DA\d{3}", re.IGNORECASE)
 
 #: What is known online about an image without waiting: platforms, why not, or None (not yet).
 Online = Callable[[ImageRef], ImagePlatforms | Exception | None]

@@ -9,14 +9,14 @@ at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (the LSP definition, not
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 
 from lsprotocol import types
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.syntax import Span
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_BREAK = lazy_compile(r"\r\n|\r|\n")
 UTF8 = types.PositionEncodingKind.Utf8.value
 UTF16 = types.PositionEncodingKind.Utf16.value
 UTF32 = types.PositionEncodingKind.Utf32.value

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sys
 from typing import Any
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.syntax.positions import Span
 
 if sys.version_info >= (3, 11):
@@ -33,11 +33,11 @@ def load_toml(text: str) -> dict[str, Any]:
 
 KeyPath = tuple[str | int, ...]
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_SCALAR_END = re.compile(r"[,\]}#\n]")
+_BARE_KEY = lazy_compile(r"[A-Za-z0-9_-]+")
+_SCALAR_END = lazy_compile(r"[,\]}#\n]")
 # Longest first, so a triple quote is not read as an empty string.
 _DELIMITERS = ('"""', "'''", '"', "'")
-_JSON_SCALAR = re.compile(r"[-+0-9.eE]+|true|false|null")
+_JSON_SCALAR = lazy_compile(r"[-+0-9.eE]+|true|false|null")
 
 
 class Located:

@@ -9,7 +9,6 @@ can rewrite the text.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -17,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.pynames import canonicalize_name
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, Span
@@ -185,12 +185,12 @@ class RequirementsResult:
         self.files.extend(f for f in other.files if f not in self.files)
 
 
-_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_EGG = re.compile(r"[#&]egg=([^&#]+)")
+_URL_START = lazy_compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_EGG = lazy_compile(r"[#&]egg=([^&#]+)")
 # A project name (and an extra's) as PEP 508 spells it.
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_NAME_RE = re.compile(_NAME)
-_LENIENT_NAME = re.compile(
+_NAME_RE = lazy_compile(_NAME)
+_LENIENT_NAME = lazy_compile(
     # No two optional whitespace runs side by side: failing would be quadratic in their length.
     rf"\s*({_NAME})\s*(?:\[[^\]]*\]\s*)?(?:[=!<>~@;(]|$)"
 )
@@ -227,7 +227,7 @@ def interpret(text: str) -> _Interpretation:
 # subprocess and logging: a fifth of a one-file run. No two optional whitespace runs side by
 # side, so a failing match stays linear.
 _CLAUSE = r"(?:~=|===|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9._*+!-]+"
-_SIMPLE = re.compile(
+_SIMPLE = lazy_compile(
     rf"({_NAME})[ \t]*"
     r"(?:\[([A-Za-z0-9._, \t-]*)\][ \t]*)?"
     rf"({_CLAUSE}(?:[ \t]*,[ \t]*{_CLAUSE})*)?"

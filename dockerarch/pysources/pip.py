@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.pysources.model import IndexOptions
 from dockerarch.pysources.optscan import POSITIONAL, UNKNOWN, OptionTable, scan, table
 from dockerarch.records import field, record
@@ -244,8 +244,8 @@ _UV_PIP = _UV_GLOBAL.merged(
     )
 )
 
-_PIP_PROGRAM = re.compile(r"pip(?:\d+(?:\.\d+)*)?")
-_PYTHON_PROGRAM = re.compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[tdmu]*")
+_PIP_PROGRAM = lazy_compile(r"pip(?:\d+(?:\.\d+)*)?")
+_PYTHON_PROGRAM = lazy_compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[tdmu]*")
 _PYTHON_VALUE_OPTIONS = frozenset("WX")
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import Version
 
+from dockerarch.lazyre import lazy_compile
+
 # The space after an operator is matched only with the operator: two optional runs of
 # whitespace side by side would make a failing match quadratic in their length.
-_TERM = re.compile(r"\s*(?:(\^|~=|~|===|==|!=|>=|<=|>|<|=)\s*)?([0-9A-Za-z.*+!_-]+)\s*,?")
+_TERM = lazy_compile(r"\s*(?:(\^|~=|~|===|==|!=|>=|<=|>|<|=)\s*)?([0-9A-Za-z.*+!_-]+)\s*,?")
 
 # Pipenv lets a package entry carry environment markers as keys.
 _PIPENV_MARKER_KEYS = (

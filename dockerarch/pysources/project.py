@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.pysources.files import ContextError, display, lexical, read_text_in_root
 from dockerarch.pysources.locate import (
     KeyPath,
@@ -25,7 +25,7 @@ from dockerarch.syntax.positions import LineIndex, Span
 if TYPE_CHECKING:
     from dockerarch.pysources.setuppy import Literal
 
-_TOML_ERROR_AT = re.compile(r"line (\d+), column (\d+)")
+_TOML_ERROR_AT = lazy_compile(r"line (\d+), column (\d+)")
 
 
 class _Doc:
@@ -246,10 +246,10 @@ def _pipfile_lock(doc: _Doc) -> None:
             )
 
 
-_SECTION = re.compile(r"\[(?P<name>[^\]]+)\]")
+_SECTION = lazy_compile(r"\[(?P<name>[^\]]+)\]")
 # The key keeps its trailing space (callers strip it): a lazy key followed by \s* is quadratic
 # on a long line without "=" or ":".
-_OPTION = re.compile(r"(?P<key>[^=:\s][^=:]*)[=:][ \t]*")
+_OPTION = lazy_compile(r"(?P<key>[^=:\s][^=:]*)[=:][ \t]*")
 
 
 def _setup_cfg(doc: _Doc) -> None:

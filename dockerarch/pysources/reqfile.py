@@ -10,10 +10,10 @@ across continuation lines.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.pysources.files import ContextError, display, lexical, read_text_in_root
 from dockerarch.pysources.model import (
     PyRequirement,
@@ -27,7 +27,7 @@ from dockerarch.syntax.positions import LineIndex, Segment, SourceMap, Span
 
 # pip strips ``(^|\s+)#.*$``; searched as is, that pattern is quadratic on long runs of
 # whitespace, so find the "#" that starts a word and then the whitespace before it.
-_COMMENT_HASH = re.compile(r"(?<!\S)#")
+_COMMENT_HASH = lazy_compile(r"(?<!\S)#")
 
 _OPTIONS = OptionTable(
     table(

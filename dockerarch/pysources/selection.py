@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.pynames import canonicalize_name
 from dockerarch.pysources.model import PyRequirement, RequirementsResult, is_url
 from dockerarch.pysources.optscan import POSITIONAL, OptionTable, scan, table
@@ -15,7 +16,7 @@ from dockerarch.records import field, record
 # The path ends in a non-space so that the optional spaces before ``[extras]``
 # cannot be shared with it: a lazy path then \s* backtracks quadratically on
 # long runs of inner whitespace.
-_LOCAL_PROJECT = re.compile(r"(?P<path>[^\[\]]*[^\[\]\s])\s*(?:\[(?P<extras>[^\]]*)\])?")
+_LOCAL_PROJECT = lazy_compile(r"(?P<path>[^\[\]]*[^\[\]\s])\s*(?:\[(?P<extras>[^\]]*)\])?")
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import tree_sitter as ts
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record
 from dockerarch.shell.model import ARCHES, ProbeKind
 from dockerarch.shell.words import Source
@@ -313,8 +314,8 @@ def grep_test(args: Sequence[str | None]) -> Callable[[str], bool] | None:
     return lambda v: rx.search(v) is not None
 
 
-_SED_FLAGS = re.compile(r"[gIi]*")
-_AWK_PRINT = re.compile(r"\{\s*print\s+\$(NF|\d+)\s*;?\s*\}")
+_SED_FLAGS = lazy_compile(r"[gIi]*")
+_AWK_PRINT = lazy_compile(r"\{\s*print\s+\$(NF|\d+)\s*;?\s*\}")
 
 
 def sed_substitution(cmd: str) -> tuple[str, str, str] | None:

@@ -9,6 +9,7 @@ from enum import IntEnum
 
 import tree_sitter as ts
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.shell.model import Word
 from dockerarch.syntax.positions import SourceMap, Span
 
@@ -37,8 +38,8 @@ WORD_TYPES = EXPANSION_TYPES | {
 }
 _DQ_TYPES = frozenset({"string", "translated_string"})
 _NESTED = _DQ_TYPES | {"raw_string", "ansi_c_string", "concatenation"}
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NON_ASCII = lazy_compile(r"[^\x00-\x7f]")
+_SURROGATE = lazy_compile(r"[\ud800-\udfff]")
 
 
 class Offsets:
@@ -72,7 +73,7 @@ class Offsets:
 # a character from the tag or private-use planes (U+E0000 and up); the planes from
 # U+40000 hold no assigned character a script would need. Each becomes U+10000, four
 # UTF-8 bytes like the original, so byte offsets still map to the real text.
-_HIGH_PLANES = re.compile("[\U00040000-\U0010ffff]")
+_HIGH_PLANES = lazy_compile("[\U00040000-\U0010ffff]")
 
 
 def encode(text: str) -> bytes:
@@ -223,9 +224,9 @@ def _fill(src: Source, kids: list[ts.Node], lo: int, hi: int, kind: Kind) -> lis
     return out
 
 
-_UNQUOTE = re.compile(r"\\(\n|.)", re.S)
-_UNQUOTE_DQ = re.compile(r'\\([$`"\\\n])')
-_ANSI_ESCAPE = re.compile(
+_UNQUOTE = lazy_compile(r"\\(\n|.)", re.S)
+_UNQUOTE_DQ = lazy_compile(r'\\([$`"\\\n])')
+_ANSI_ESCAPE = lazy_compile(
     r"\\(?:([abeEfnrtv\\'\"?])|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{1,4})"
     r"|U([0-9A-Fa-f]{1,8})|([0-7]{1,3})|c(.))",
     re.S,

@@ -8,9 +8,9 @@ Analysis never rewrites nodes; fixes are text edits over spans, like ruff's.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, SourceMap, Span
 
@@ -280,9 +280,9 @@ class Dockerfile:
                 yield ins.inner
 
 
-_NOT_WS = re.compile(r"[^ \t\v\f\r]+")
+_NOT_WS = lazy_compile(r"[^ \t\v\f\r]+")
 # Go's unicode.IsSpace within ASCII.
-_NOT_ASCII_SPACE = re.compile(r"[^ \t\n\v\f\r]+")
+_NOT_ASCII_SPACE = lazy_compile(r"[^ \t\n\v\f\r]+")
 
 
 def split_whitespace(text: str, smap: SourceMap) -> list[Word]:

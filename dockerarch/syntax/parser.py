@@ -13,11 +13,11 @@ so every input yields a tree and ``to_source()`` always gives the input back.
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import replace
 from dockerarch.syntax.nodes import (
     GO_SPACE,
@@ -60,13 +60,13 @@ KNOWN_INSTRUCTIONS = frozenset(
 )
 _HEREDOC_INSTRUCTIONS = frozenset({"ADD", "COPY", "RUN"})
 _JSON_INSTRUCTIONS = frozenset({"ADD", "CMD", "COPY", "ENTRYPOINT", "RUN", "SHELL", "VOLUME"})
-_DIRECTIVE = re.compile(r"#[ \t\v\f\r]*([a-zA-Z][a-zA-Z0-9]*)[ \t\v\f\r]*=[ \t\v\f\r]*(.+?)\s*\Z")
+_DIRECTIVE = lazy_compile(r"#[ \t\v\f\r]*([a-zA-Z][a-zA-Z0-9]*)[ \t\v\f\r]*=[ \t\v\f\r]*(.+?)\s*\Z")
 _VALID_DIRECTIVES = frozenset({"syntax", "escape", "check"})
-_HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)\Z")
-_CMD_SEP = re.compile(r"[\t\v\f\r ]+")
+_HEREDOC_WORD = lazy_compile(r"(\d*)<<(-?)([^<]*)\Z")
+_CMD_SEP = lazy_compile(r"[\t\v\f\r ]+")
 
 
-_SPACES = re.compile(f"{GO_SPACE}*")
+_SPACES = lazy_compile(f"{GO_SPACE}*")
 
 
 def _lstrip_len(s: str, start: int = 0) -> int:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import Span
 from dockerarch.workflows import yamlspans as ys
@@ -150,7 +151,7 @@ def parse_json(text: str) -> list[Block] | None:
 
 # --- HCL --------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(
+_TOKEN = lazy_compile(
     r"""
     (?P<space>[ \t\r]+)
   | (?P<comment>\#[^\n]*|//[^\n]*|/\*.*?\*/)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import Span
@@ -41,9 +42,9 @@ class Build:
 
 
 # Hosted runner labels and the words self-hosted runner labels use for their CPU.
-_ARM_RUNNER = re.compile(r"(^|[-_.])(arm64|aarch64|arm)($|[-_.])", re.IGNORECASE)
-_X64_RUNNER = re.compile(r"(^|[-_.])(x64|amd64|x86_64|x86-64)($|[-_.])", re.IGNORECASE)
-_HOSTED_X64 = re.compile(r"(ubuntu|windows)-(latest|\d+\.\d+|\d+)(-(xl|l|\d+-cores?))?\Z")
+_ARM_RUNNER = lazy_compile(r"(^|[-_.])(arm64|aarch64|arm)($|[-_.])", re.IGNORECASE)
+_X64_RUNNER = lazy_compile(r"(^|[-_.])(x64|amd64|x86_64|x86-64)($|[-_.])", re.IGNORECASE)
+_HOSTED_X64 = lazy_compile(r"(ubuntu|windows)-(latest|\d+\.\d+|\d+)(-(xl|l|\d+-cores?))?\Z")
 
 
 def runner_arch(labels: Iterable[str]) -> str | None:
@@ -81,7 +82,7 @@ def parse_platforms(value: str) -> tuple[Platform, ...] | None:
     return tuple(dict.fromkeys(out)) or None
 
 
-_VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_VAR = lazy_compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
 def expand_variables(value: str, variables: Mapping[str, str]) -> str | None:

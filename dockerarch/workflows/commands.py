@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record
 from dockerarch.shell import parse_script
 from dockerarch.shell.model import Word
@@ -23,9 +24,11 @@ _VALUE_OPTIONS = frozenset(
         "--shm-size", "--ssh", "-t", "--tag", "--target", "--ulimit",
     }
 )  # fmt: skip
-_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
-EMULATOR = re.compile(r"tonistiigi/binfmt|qemu-user-static|update-binfmts|docker/binfmt")
-REMOTE_NODES = re.compile(r"buildx\s+create\b[^\n]*--append|--driver[= ](cloud|remote|kubernetes)")
+_EXPRESSION = lazy_compile(r"\$\{\{.*?\}\}", re.DOTALL)
+EMULATOR = lazy_compile(r"tonistiigi/binfmt|qemu-user-static|update-binfmts|docker/binfmt")
+REMOTE_NODES = lazy_compile(
+    r"buildx\s+create\b[^\n]*--append|--driver[= ](cloud|remote|kubernetes)"
+)
 
 
 @record

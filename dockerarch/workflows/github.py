@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 from dockerarch.workflows import yamlspans as ys
@@ -126,8 +127,8 @@ def _matrix(node: ys.Node | None) -> tuple[dict[str, str], ...] | None:
     return tuple(combos) or ({},)
 
 
-_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
-_CONTEXT_REF = re.compile(r"(matrix|env)\.([A-Za-z_][\w-]*)\Z")
+_EXPR = lazy_compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+_CONTEXT_REF = lazy_compile(r"(matrix|env)\.([A-Za-z_][\w-]*)\Z")
 
 
 def resolve(value: str, combo: Mapping[str, str] | None, env: Mapping[str, str]) -> str | None:

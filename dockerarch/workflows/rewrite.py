@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 
 from dockerarch.diagnostics import Applicability, Edit, Fix
+from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import Platform
 from dockerarch.records import record
 from dockerarch.syntax.positions import Span
@@ -22,10 +23,10 @@ from dockerarch.workflows import yamlspans as ys
 from dockerarch.workflows.builds import runs_natively
 from dockerarch.workflows.github import Job, Step, StepRef
 
-_HOSTED_UBUNTU = re.compile(r"ubuntu-(latest|\d\d\.04)\Z")
-_META_TAGS = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}\Z")
-_WHOLE_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}\Z", re.DOTALL)
-_EXPR = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+_HOSTED_UBUNTU = lazy_compile(r"ubuntu-(latest|\d\d\.04)\Z")
+_META_TAGS = lazy_compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}\Z")
+_WHOLE_EXPR = lazy_compile(r"\$\{\{\s*(.*?)\s*\}\}\Z", re.DOTALL)
+_EXPR = lazy_compile(r"\$\{\{.*?\}\}", re.DOTALL)
 _TAGS_FROM_METADATA = (
     '$(jq -cr \'.tags | map("-t " + .) | join(" ")\' <<< "$DOCKER_METADATA_OUTPUT_JSON")'
 )

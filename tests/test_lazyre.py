@@ -1,0 +1,76 @@
+"""Patterns compiled on first use: they match as re.compile's do, and none hides where the
+first use cannot replace it with the compiled pattern."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import types
+from typing import Any
+
+import dockerarch_rules
+
+import dockerarch
+from dockerarch.lazyre import LazyPattern
+
+_DEMO = r"""
+import re
+from dockerarch.lazyre import lazy_compile
+
+_WORD = lazy_compile(r"(?P<w>[a-z]+)-(\d+)", re.IGNORECASE)
+
+def find(text):
+    return _WORD.search(text)
+"""
+
+
+def test_the_first_use_compiles_and_takes_the_stand_ins_place() -> None:
+    demo = types.ModuleType("demo")
+    exec(_DEMO, demo.__dict__)  # a module of its own: pytest's collection touches ours
+    assert isinstance(demo._WORD, LazyPattern)
+    m = demo.find("x ABC-12 y")
+    assert m is not None and m.group("w") == "ABC" and m.span() == (2, 8)
+    replaced: object = demo.__dict__["_WORD"]
+    assert replaced is re.compile(r"(?P<w>[a-z]+)-(\d+)", re.IGNORECASE)
+    assert demo.find("none") is None
+
+
+def _modules() -> list[types.ModuleType]:
+    found = []
+    for package in (dockerarch, dockerarch_rules):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if ".lsp" in info.name or info.name.endswith("__main__"):
+                continue  # the language server (pygls), and running the command
+            found.append(importlib.import_module(info.name))
+    return found
+
+
+def _hidden(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, LazyPattern):
+        return True
+    if depth > 3:
+        return False
+    if isinstance(value, dict):
+        return any(_hidden(v, depth + 1) or _hidden(k, depth + 1) for k, v in value.items())
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return any(_hidden(v, depth + 1) for v in value)
+    if isinstance(value, types.FunctionType):
+        return any(_hidden(v, depth + 1) for v in (value.__defaults__ or ()))
+    return False
+
+
+def test_every_stand_in_is_a_module_global() -> None:
+    # A stand-in kept in a container or a default argument would never be replaced.
+    hidden = []
+    for module in _modules():
+        for name, value in vars(module).items():
+            if not isinstance(value, LazyPattern) and _hidden(value):
+                hidden.append(f"{module.__name__}.{name}")
+            if isinstance(value, type):
+                hidden += [
+                    f"{module.__name__}.{value.__name__}.{attr}"
+                    for attr, member in vars(value).items()
+                    if _hidden(member)
+                ]
+    assert hidden == []
