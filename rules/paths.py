@@ -295,7 +295,9 @@ def arch_in_path(ctx: Context) -> Iterator[Diagnostic]:
     scopes.extend((s, s.body) for s in model.stages)
     targets = _target_arches(ctx)
     for stage, body in scopes:
-        sites = [site for ins in dict.fromkeys(body) for site in _instruction_sites(ctx, ins)]
+        # A global ARG instruction declaring several names is listed once per name.
+        once = {id(ins): ins for ins in body}.values()
+        sites = [site for ins in once for site in _instruction_sites(ctx, ins)]
         named = {site.hit.arch for site in sites}
         arg_added = False
         for site in sites:
