@@ -1,10 +1,12 @@
 """dockerarch against hadolint and tally on the same files, in the same run.
 
 Each linter lints the whole set in one process; each run is timed from
-start to exit, repeated, and the median is reported with files per second,
-the ratios dockerarch/hadolint and dockerarch/tally (above 1: dockerarch is
-faster), peak RSS, and the wall time for one small file (what a pre-commit
-hook feels). dockerarch is timed twice: cold (--no-cache, every file
+start to exit. The tools run in rounds, each round running every tool in
+turn, so that a neighbour's load on a shared machine falls on all of them
+alike; reported are the median time with files per second, the ratios
+dockerarch/hadolint and dockerarch/tally (the median of each round's ratio;
+above 1: dockerarch is faster), peak RSS, and the wall time for one small
+file (what a pre-commit hook feels). dockerarch is timed twice: cold (--no-cache, every file
 analysed: the number to compare) and from its result cache (unchanged files,
 as in repeated hook runs). Then dockerarch alone on one 0.8 MB and one 8 MB
 file, to see whether time grows linearly with size.
@@ -103,56 +105,73 @@ def run_once(argv: list[str]) -> Sample:
 
 def measure(argv: list[str], repeat: int) -> Sample:
     run_once(argv)  # warm the page cache and any interpreter caches
-    samples = [run_once(argv) for _ in range(repeat)]
+    return _summary([run_once(argv) for _ in range(repeat)])
+
+
+def measure_rounds(commands: dict[str, list[str]], repeat: int) -> dict[str, list[Sample]]:
+    """Each command run once untimed (page cache, interpreter caches, dockerarch's result
+    cache), then ``repeat`` rounds that run every command in turn. A command that fails is
+    reported and left out."""
+    working: dict[str, list[str]] = {}
+    for name, argv in commands.items():
+        try:
+            run_once(argv)
+        except RuntimeError as failed:
+            # One peer refusing these files must not cost the other numbers.
+            print(f"  {name:<20} failed: {failed}")
+            continue
+        working[name] = argv
+    samples: dict[str, list[Sample]] = {name: [] for name in working}
+    for _ in range(repeat):
+        for name, argv in working.items():
+            samples[name].append(run_once(argv))
+    return samples
+
+
+def _summary(samples: list[Sample]) -> Sample:
     return Sample(statistics.median(s.seconds for s in samples), max(s.max_rss_mb for s in samples))
+
+
+def round_ratio(ours: list[Sample], theirs: list[Sample]) -> str:
+    """The median over rounds of how many times faster ours was than theirs."""
+    per_round = [t.seconds / o.seconds for o, t in zip(ours, theirs, strict=True)]
+    return f"{statistics.median(per_round):.2f}x"
 
 
 def available(tool: Tool) -> bool:
     return tool.name.startswith("dockerarch") or shutil.which(tool.command([])[0]) is not None
 
 
-def ratio(ours: float, theirs: float) -> str:
-    return f"{theirs / ours:.2f}x" if ours > 0 else "n/a"
-
-
 def whole_set(files: list[Path], repeat: int, tools: Sequence[Tool]) -> None:
     total = sum(f.stat().st_size for f in files)
-    print(f"whole set: {len(files)} files, {total / 1024:.0f} KiB, median of {repeat} runs")
+    print(f"whole set: {len(files)} files, {total / 1024:.0f} KiB, median of {repeat} rounds")
     print(f"  {'tool':<20} {'seconds':>8} {'files/s':>9} {'peak RSS':>9}")
-    results: dict[str, Sample] = {}
     for tool in tools:
         if not available(tool):
             print(f"  {tool.name:<20} not installed (pip install -e '.[bench]')")
-            continue
-        try:
-            s = results[tool.name] = measure(tool.command(files), repeat)
-        except RuntimeError as failed:
-            # One peer refusing these files must not cost the other numbers.
-            print(f"  {tool.name:<20} failed: {failed}")
-            continue
-        print(
-            f"  {tool.name:<20} {s.seconds:8.3f} {len(files) / s.seconds:9.1f} "
-            f"{s.max_rss_mb:7.1f}MB"
-        )
+    commands = {t.name: t.command(files) for t in tools if available(t)}
+    results = measure_rounds(commands, repeat)
+    for name, samples in results.items():
+        s = _summary(samples)
+        print(f"  {name:<20} {s.seconds:8.3f} {len(files) / s.seconds:9.1f} {s.max_rss_mb:7.1f}MB")
     for ours in ("dockerarch", "dockerarch (cached)"):
         for peer in ("hadolint", "tally"):
             if ours in results and peer in results:
-                mine, theirs = results[ours].seconds, results[peer].seconds
-                print(f"  throughput {ours}/{peer}: {ratio(mine, theirs)}")
+                ratio = round_ratio(results[ours], results[peer])
+                print(f"  throughput {ours}/{peer}: {ratio}")
 
 
 def single_file(tmp: Path, repeat: int, tools: Sequence[Tool]) -> None:
     small = tmp / "small.Dockerfile"
     small.write_text(SMALL, encoding="utf-8")
-    print(f"one small file ({len(SMALL)} bytes), end to end, median of {repeat} runs")
-    for tool in tools:
-        if available(tool):
-            s = measure(tool.command([small]), repeat)
-            print(f"  {tool.name:<20} {s.seconds * 1000:7.1f} ms {s.max_rss_mb:7.1f}MB")
+    print(f"one small file ({len(SMALL)} bytes), end to end, median of {repeat} rounds")
+    commands = {t.name: t.command([small]) for t in tools if available(t)}
     # The floor under dockerarch's number: this interpreter starting and stopping, site
     # processing of this environment (an editable install adds its finder) included.
-    floor = measure([sys.executable, "-c", "pass"], repeat)
-    print(f"  {'(python -c pass)':<20} {floor.seconds * 1000:7.1f} ms {floor.max_rss_mb:7.1f}MB")
+    commands["(python -c pass)"] = [sys.executable, "-c", "pass"]
+    for name, samples in measure_rounds(commands, repeat).items():
+        s = _summary(samples)
+        print(f"  {name:<20} {s.seconds * 1000:7.1f} ms {s.max_rss_mb:7.1f}MB")
 
 
 def by_size(files: list[Path], tmp: Path, repeat: int) -> None:
@@ -212,7 +231,7 @@ def main() -> None:
         files = copied(args.corpus, tmp / "corpus") if args.corpus else generate(tmp / "corpus")
         if not files:
             sys.exit(f"no Dockerfiles under {args.corpus}")
-        # measure() runs each command once before timing: that run fills the cache.
+        # measure_rounds() runs each command once before timing: that run fills the cache.
         tools = (*TOOLS, with_warm_cache(tmp / "cache"))
         whole_set(files, args.repeat, tools)
         single_file(tmp, args.repeat, tools)
