@@ -112,19 +112,20 @@ def measure_rounds(commands: dict[str, list[str]], repeat: int) -> dict[str, lis
     """Each command run once untimed (page cache, interpreter caches, dockerarch's result
     cache), then ``repeat`` rounds that run every command in turn. A command that fails is
     reported and left out."""
-    working: dict[str, list[str]] = {}
-    for name, argv in commands.items():
-        try:
-            run_once(argv)
-        except RuntimeError as failed:
-            # One peer refusing these files must not cost the other numbers.
-            print(f"  {name:<20} failed: {failed}")
-            continue
-        working[name] = argv
-    samples: dict[str, list[Sample]] = {name: [] for name in working}
-    for _ in range(repeat):
-        for name, argv in working.items():
-            samples[name].append(run_once(argv))
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    for round_ in range(repeat + 1):
+        for name, argv in commands.items():
+            if name not in samples:
+                continue
+            try:
+                sample = run_once(argv)
+            except RuntimeError as failed:
+                # One peer refusing these files must not cost the other numbers.
+                print(f"  {name:<20} failed: {failed}")
+                del samples[name]
+                continue
+            if round_:
+                samples[name].append(sample)
     return samples
 
 
