@@ -6,6 +6,7 @@ import codecs
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -389,7 +390,10 @@ def test_version_lists_snapshots(tmp_path: Path) -> None:
     assert r.returncode == 0
     lines = r.stdout.splitlines()
     assert lines[0] == f"dockerarch {__version__}"
-    assert any(line.startswith("images snapshot: ") for line in lines[1:])
+    # Each shipped snapshot, with a date.
+    dated = [line.split(" snapshot: ") for line in lines[1:]]
+    assert [name for name, _ in dated] == ["images", "pypi", "npm"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) for _, date in dated)
 
 
 def test_rules_and_explain(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "record_to_json",
     "resolve_version",
     "satisfies",
+    "snapshot_date",
     "summarize_version",
 ]
 
@@ -929,6 +930,11 @@ def record_from_json(name: str, data: Mapping[str, Any]) -> PackageRecord:
 
 SNAPSHOT_FORMAT = 2
 SNAPSHOT_RESOURCE = "npm_addons.bin"
+
+
+def snapshot_date() -> str:
+    """When the shipped snapshot was generated (``dockerarch --version`` prints it)."""
+    return SnapshotProvider.default().generated
 
 
 class SnapshotProvider:
