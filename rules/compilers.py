@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 
@@ -52,6 +51,9 @@ _X86_FLAG = (
     + r"|(?:" + _START + r"|(?<=-C))target-feature=[+-](?:" + _X86_FEATURE + r")"
     r"(?:,[+-][\w.]+)*" + _END
 )  # fmt: skip
+# The CPU-flag pattern alone takes milliseconds to compile; most files have no flag to scan.
+_NATIVE_RE = lazy_compile(_NATIVE)
+_X86_FLAG_RE = lazy_compile(_X86_FLAG)
 
 
 @record
@@ -59,13 +61,6 @@ class _Found:
     text: str
     span: Span
     native: bool
-
-
-@functools.cache
-def _flag_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    # Compiled on first use: the CPU-flag pattern alone takes milliseconds to compile, which
-    # every run would pay at start-up while most files have no compiler flag to scan.
-    return re.compile(_NATIVE), re.compile(_X86_FLAG)
 
 
 def _may_hold_flag(text: str) -> bool:
@@ -76,10 +71,9 @@ def _may_hold_flag(text: str) -> bool:
 def _scan(text: str, start: int) -> Iterator[_Found]:
     if not _may_hold_flag(text):
         return
-    native, x86_flag = _flag_patterns()
-    for m in native.finditer(text):
+    for m in _NATIVE_RE.finditer(text):
         yield _Found(m.group(), Span(start + m.start(), start + m.end()), True)
-    for m in x86_flag.finditer(text):
+    for m in _X86_FLAG_RE.finditer(text):
         yield _Found(m.group(), Span(start + m.start(), start + m.end()), False)
 
 
