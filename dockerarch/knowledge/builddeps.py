@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 from typing import Any, Literal
 
 from dockerarch.knowledge import curated
+from dockerarch.pynames import canonicalize_name
 from dockerarch.records import field, record
 
 __all__ = [
@@ -242,10 +243,9 @@ def _ordered(capabilities: Iterable[str]) -> tuple[str, ...]:
 
 
 def _canonical(ecosystem: str, package: str) -> str:
-    name = package.strip().lower()
     if ecosystem == "pypi":
-        return re.sub(r"[-_.]+", "-", name)
-    return name
+        return canonicalize_name(package.strip())
+    return package.strip().lower()
 
 
 def _family(package_manager: str) -> str:
