@@ -25,10 +25,10 @@ _VALUE_OPTIONS = frozenset(
     }
 )  # fmt: skip
 _EXPRESSION = lazy_compile(r"\$\{\{.*?\}\}", re.DOTALL)
-EMULATOR = lazy_compile(r"tonistiigi/binfmt|qemu-user-static|update-binfmts|docker/binfmt")
-REMOTE_NODES = lazy_compile(
-    r"buildx\s+create\b[^\n]*--append|--driver[= ](cloud|remote|kubernetes)"
-)
+# Compiled now, not with lazy_compile: github.py and gitlab.py import them by name, and a
+# stand-in bound there would never be replaced.
+EMULATOR = re.compile(r"tonistiigi/binfmt|qemu-user-static|update-binfmts|docker/binfmt")
+REMOTE_NODES = re.compile(r"buildx\s+create\b[^\n]*--append|--driver[= ](cloud|remote|kubernetes)")
 
 
 @record
