@@ -45,8 +45,8 @@ def _modules() -> list[types.ModuleType]:
     found = []
     for package in (dockerarch, dockerarch_rules):
         for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-            if ".lsp" in info.name or info.name.endswith("__main__"):
-                continue  # the language server (pygls), and running the command
+            if info.name.endswith("__main__"):
+                continue  # it runs the command
             found.append(importlib.import_module(info.name))
     return found
 
