@@ -72,3 +72,45 @@ def test_negative_jobs_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     code, _, err = run("--jobs", "-1", tmp_path / "Dockerfile")
     assert code == 2 and "--jobs" in err
+
+
+KILLER = (
+    "import os, signal\n"
+    "import dockerarch.engine as engine\n"
+    "real = engine.check_text\n"
+    "def killer(text, *args, **kwargs):\n"
+    "    if 'AS app5\\n' in text:\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "    return real(text, *args, **kwargs)\n"
+    "engine.check_text = killer\n"
+)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers inherit the patch only when forked")
+def test_a_killed_worker_costs_only_its_file(tmp_path: Path) -> None:
+    # The OOM killer, or a crash in a C extension: the run goes on without that worker.
+    files = corpus(tmp_path, 40)
+    code, out, err = run("--jobs", "2", *files, prelude=KILLER)
+    assert code == 2
+    assert err.splitlines() == [
+        f"dockerarch: {files[5]}: internal error: "
+        "the worker process checking it was killed by SIGKILL",
+    ]
+    serial = run("--jobs", "1", *(f for f in files if f != files[5]))[1]
+    assert out == serial
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers inherit the patch only when forked")
+def test_a_killed_worker_of_the_executor_pool_is_reported(tmp_path: Path) -> None:
+    # macOS and Windows start workers through concurrent.futures, which does not say
+    # which job a dead worker was on: every file left is reported, and no traceback.
+    files = corpus(tmp_path, 40)
+    prelude = KILLER + "import dockerarch.commands.check as check\ncheck.POOL = 'executor'\n"
+    code, out, err = run("--jobs", "2", *files, prelude=prelude)
+    assert code == 2
+    lines = err.splitlines()
+    assert f"dockerarch: {files[5]}: internal error: a worker process died before checking it" in (
+        lines
+    )
+    assert all(line.endswith("a worker process died before checking it") for line in lines)
+    assert str(files[0]) in out

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -204,14 +204,15 @@ def _run_job(job: _Job) -> _Outcome:
     return result, result.tree
 
 
-def _run_job_in_worker(job: _Job) -> tuple[dict[str, Any], None] | _Crash:
+def _run_job_in_worker(job: _Job) -> dict[str, Any]:
+    """The result encoded, or ``{"crash": [summary, trace]}``: what a worker sends back."""
     # The tree stays behind: the parent rebuilds what reports need from the text.
     from dockerarch.resultcache import encode_result
 
     outcome = _run_job(job)
     if isinstance(outcome, _Crash):
-        return outcome
-    return encode_result(outcome[0]), None
+        return {"crash": [outcome.summary, outcome.trace]}
+    return encode_result(outcome[0])
 
 
 def _workers(args: argparse.Namespace, files: int) -> int:
@@ -226,35 +227,61 @@ def _workers(args: argparse.Namespace, files: int) -> int:
     return max(1, min(cpus, files // (PARALLEL_MIN // 2)))
 
 
-def _parallel(jobs: list[_Job], workers: int, done: Callable[[str], None]) -> list[_Outcome]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+#: How workers are started: forked, sharing what the first check imported and loaded
+#: (rules, parser, knowledge snapshots), where fork is safe; elsewhere (macOS, Windows)
+#: by concurrent.futures, whose workers start afresh.
+POOL = "fork" if sys.platform == "linux" else "executor"
 
+
+def _parallel(jobs: list[_Job], workers: int, done: Callable[[str], None]) -> list[_Outcome]:
     from dockerarch.resultcache import decode_result, text_tree
 
-    # Fork shares what the first check imported and loaded (rules, parser,
-    # knowledge snapshots) with every worker; elsewhere workers start afresh.
-    method = "fork" if sys.platform == "linux" else None
-    context = multiprocessing.get_context(method)
-    chunk = max(1, len(jobs) // (workers * 8))
-    out: list[_Outcome] = []
+    answers: list[Any] = [None] * len(jobs)
     # What the first check loaded (rules, parser, knowledge) lives as long as the workers:
     # frozen, their collections neither walk it nor write to its pages, which forked
     # workers would then have to copy.
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for job, answer in zip(
-                jobs, pool.map(_run_job_in_worker, jobs, chunksize=chunk), strict=True
-            ):
-                if isinstance(answer, _Crash):
-                    out.append(answer)
-                else:
-                    out.append((decode_result(answer[0]), text_tree(job.text)))
-                done(_shown(job))
+        for i, answer in _answers(jobs, workers):
+            answers[i] = answer
+            done(_shown(jobs[i]))
     finally:
         gc.unfreeze()
+    out: list[_Outcome] = []
+    for job, answer in zip(jobs, answers, strict=True):
+        if not isinstance(answer, dict):
+            out.append(_Crash(str(answer), ""))
+        elif "crash" in answer:
+            out.append(_Crash(*answer["crash"]))
+        else:
+            out.append((decode_result(answer), text_tree(job.text)))
     return out
+
+
+def _answers(jobs: list[_Job], workers: int) -> Iterator[tuple[int, Any]]:
+    """(index, what the worker sent back) for every job; an answer that is not a dict
+    says why there is none (the worker died)."""
+    if POOL == "fork":
+        from dockerarch.forkpool import fork_map
+
+        yield from fork_map(lambda i: _run_job_in_worker(jobs[i]), len(jobs), workers)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    chunk = max(1, len(jobs) // (workers * 8))
+    answered = 0
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        try:
+            for answer in pool.map(_run_job_in_worker, jobs, chunksize=chunk):
+                yield answered, answer
+                answered += 1
+        except BrokenProcessPool:
+            # Which job killed its worker is not told; every job left is reported.
+            for i in range(answered, len(jobs)):
+                yield i, "a worker process died before checking it"
 
 
 def _shown(job: _Job) -> str:

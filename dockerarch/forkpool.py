@@ -1,0 +1,192 @@
+"""Many jobs done by forked worker processes, each answering through a pipe (POSIX).
+
+concurrent.futures' process pool costs a many-file check more than it has to, and
+loses the whole run when one worker dies. Importing it (with multiprocessing,
+logging, tempfile, subprocess) takes ~15 ms before the first worker starts;
+every job and answer is pickled by threads of the parent that compete with the
+workers for the same cores; and a worker that dies (the OOM killer, a crash in
+a C extension) raises BrokenProcessPool for every job still out. Forked workers
+already hold the jobs, so here they are told only which to do, and each worker
+answers through a pipe of its own: a 4-byte length and marshal's bytes.
+
+Jobs go out in chunks that shrink towards the end (guided scheduling), so the
+workers finish close together. A worker announces each chunk it takes; when
+one dies, the job it was on is answered with :class:`Died` and the rest of its
+chunk is done in this process.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import select
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
+
+#: A worker's message: ("chunk", number) when it takes a chunk, ("done", job, answer).
+_Message = tuple[str, int, Any]
+_LENGTH = 4
+
+
+class Died:
+    """The answer for a job whose worker died doing it."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    def __str__(self) -> str:
+        if os.WIFSIGNALED(self.status):
+            import signal
+
+            number = os.WTERMSIG(self.status)
+            try:
+                name = signal.Signals(number).name
+            except ValueError:
+                name = f"signal {number}"
+            return f"the worker process checking it was killed by {name}"
+        code = os.waitstatus_to_exitcode(self.status)
+        return f"the worker process checking it exited with status {code}"
+
+
+def chunks(count: int, workers: int) -> list[tuple[int, int]]:
+    """``range(count)`` cut into (start, end) chunks that shrink as fewer jobs are left."""
+    out = []
+    start = 0
+    while start < count:
+        end = start + max(1, (count - start) // (workers * 4))
+        out.append((start, end))
+        start = end
+    return out
+
+
+def fork_map(work: Callable[[int], Any], count: int, workers: int) -> Iterator[tuple[int, Any]]:
+    """``(i, work(i))`` for every ``i`` in ``range(count)``, in the order they are done.
+
+    ``work`` runs in ``workers`` forked processes and its answers must be values
+    marshal can write. A job whose worker died comes back as ``(i, Died(...))``.
+    """
+    bounds = chunks(count, workers)
+    # Every chunk's number is in the pipe before the first fork: the workers read
+    # until it is empty and closed, and the parent never has to feed it.
+    tasks_read, tasks_write = os.pipe()
+    try:
+        os.write(tasks_write, b"".join(c.to_bytes(_LENGTH, "little") for c in range(len(bounds))))
+    finally:
+        os.close(tasks_write)
+    alive: dict[int, _Worker] = {}
+    answered = bytearray(count)
+    try:
+        for _ in range(min(workers, len(bounds))):
+            worker = _start(work, tasks_read, bounds)
+            alive[worker.fd] = worker
+        os.close(tasks_read)
+        tasks_read = -1
+        poll = select.poll()
+        for fd in alive:
+            poll.register(fd, select.POLLIN)
+        left_over: set[int] = set()
+        while alive:
+            for fd, _ in poll.poll():
+                worker = alive[fd]
+                data = os.read(fd, 1 << 16)
+                if data:
+                    for kind, number, answer in worker.take(data):
+                        if kind == "chunk":
+                            worker.chunk = bounds[number]
+                            worker.next = worker.chunk[0]
+                        else:
+                            worker.next = number + 1
+                            answered[number] = 1
+                            yield number, answer
+                    continue
+                poll.unregister(fd)
+                del alive[fd]
+                os.close(fd)
+                _, status = os.waitpid(worker.pid, 0)
+                start, end = worker.next, worker.chunk[1]
+                if start < end:
+                    answered[start] = 1
+                    yield start, Died(status)
+                    left_over.update(range(start + 1, end))
+        # What a dead worker's chunk still held, and (should a worker die between
+        # taking a chunk and saying so) any job nobody answered.
+        left_over.update(i for i in range(count) if not answered[i])
+        for i in sorted(left_over):
+            yield i, work(i)
+    finally:
+        if tasks_read >= 0:
+            os.close(tasks_read)
+        _stop(list(alive.values()))
+
+
+class _Worker:
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid = pid
+        self.fd = fd
+        self.pending = b""
+        #: The chunk it last took, and the first job of it not yet answered.
+        self.chunk = (0, 0)
+        self.next = 0
+
+    def take(self, data: bytes) -> list[_Message]:
+        """The messages ``data`` completes."""
+        buffer = self.pending + data
+        out = []
+        at = 0
+        while len(buffer) - at >= _LENGTH:
+            size = int.from_bytes(buffer[at : at + _LENGTH], "little")
+            if len(buffer) - at - _LENGTH < size:
+                break
+            at += _LENGTH
+            out.append(marshal.loads(buffer[at : at + size]))
+            at += size
+        self.pending = buffer[at:]
+        return out
+
+
+def _start(work: Callable[[int], Any], tasks: int, bounds: list[tuple[int, int]]) -> _Worker:
+    answers_read, answers_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(answers_read)
+            _serve(work, tasks, answers_write, bounds)
+            status = 0
+        finally:
+            # Never return into the parent's code, flush its buffers or run its exit handlers.
+            os._exit(status)
+    os.close(answers_write)
+    return _Worker(pid, answers_read)
+
+
+def _serve(work: Callable[[int], Any], tasks: int, out: int, bounds: list[tuple[int, int]]) -> None:
+    while True:
+        # Each number was written whole, and a pipe hands a read of that size out whole.
+        data = os.read(tasks, _LENGTH)
+        if not data:
+            return
+        number = int.from_bytes(data, "little")
+        _send(out, ("chunk", number, None))
+        for i in range(*bounds[number]):
+            _send(out, ("done", i, work(i)))
+
+
+def _send(fd: int, message: _Message) -> None:
+    payload = marshal.dumps(message)
+    view = memoryview(len(payload).to_bytes(_LENGTH, "little") + payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _stop(workers: Collection[_Worker]) -> None:
+    """Kill and reap workers still running (the parent is leaving early)."""
+    if not workers:
+        return
+    import signal
+
+    for worker in workers:
+        # Not reaped yet, so the pid is still this worker's, even if it has exited.
+        os.kill(worker.pid, signal.SIGKILL)
+        os.waitpid(worker.pid, 0)
+        os.close(worker.fd)
