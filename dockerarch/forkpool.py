@@ -26,6 +26,9 @@ from typing import Any
 #: A worker's message: ("chunk", number) when it takes a chunk, ("done", job, answer).
 _Message = tuple[str, int, Any]
 _LENGTH = 4
+#: At most this many chunks: all their numbers must fit in a pipe before anyone reads
+#: it, and a user over the kernel's pipe allowance gets pipes of one page (4 KiB).
+MAX_CHUNKS = 1000
 
 
 class Died:
@@ -49,11 +52,13 @@ class Died:
 
 
 def chunks(count: int, workers: int) -> list[tuple[int, int]]:
-    """``range(count)`` cut into (start, end) chunks that shrink as fewer jobs are left."""
+    """``range(count)`` cut into (start, end) chunks that shrink as fewer jobs are left,
+    at most :data:`MAX_CHUNKS` of them."""
+    smallest = max(1, -(-count // MAX_CHUNKS))
     out = []
     start = 0
     while start < count:
-        end = start + max(1, (count - start) // (workers * 4))
+        end = min(count, start + max(smallest, (count - start) // (workers * 4)))
         out.append((start, end))
         start = end
     return out
@@ -77,7 +82,12 @@ def fork_map(work: Callable[[int], Any], count: int, workers: int) -> Iterator[t
     answered = bytearray(count)
     try:
         for _ in range(min(workers, len(bounds))):
-            worker = _start(work, tasks_read, bounds)
+            try:
+                worker = _start(work, tasks_read, bounds)
+            except OSError:
+                # Out of processes or file descriptors: the workers started (or, with
+                # none, this process) do the rest.
+                break
             alive[worker.fd] = worker
         os.close(tasks_read)
         tasks_read = -1
@@ -146,7 +156,12 @@ class _Worker:
 
 def _start(work: Callable[[int], Any], tasks: int, bounds: list[tuple[int, int]]) -> _Worker:
     answers_read, answers_write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(answers_read)
+        os.close(answers_write)
+        raise
     if pid == 0:
         status = 1
         try:

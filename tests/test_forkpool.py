@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockerarch.forkpool import chunks
+from dockerarch.forkpool import MAX_CHUNKS, chunks
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -100,9 +100,21 @@ def test_leaving_early_kills_and_reaps_the_workers() -> None:
     assert left == "none"
 
 
-@given(st.integers(0, 5000), st.integers(1, 64))
+def test_a_failed_fork_leaves_the_work_to_the_parent() -> None:
+    seen = run(
+        "def no_fork():\n    raise BlockingIOError(11, 'Resource temporarily unavailable')\n"
+        "os.fork = no_fork\n"
+        "got = list(fork_map(lambda i: [i, os.getpid()], 30, 2))\n"
+        "print(json.dumps([[i, a[1] == os.getpid()] for i, a in got]))\n"
+    )
+    assert sorted(i for i, _ in seen) == list(range(30))
+    assert all(here for _, here in seen)
+
+
+@given(st.integers(0, 200_000), st.integers(1, 64))
 def test_chunks_cover_the_jobs_in_order_and_shrink(count: int, workers: int) -> None:
     found = chunks(count, workers)
+    assert len(found) <= MAX_CHUNKS
     assert [i for start, end in found for i in range(start, end)] == list(range(count))
     sizes = [end - start for start, end in found]
     assert all(size >= 1 for size in sizes)
