@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dockerarch.syntax import Instruction, Span, parse
 from tests.oracle import compare, needs_oracle
@@ -255,3 +256,14 @@ def test_the_go_space_class_is_go_isspace() -> None:
 
     space = re.compile(GO_SPACE)
     assert [c for c in range(0x110000) if bool(space.fullmatch(chr(c))) != go_isspace(chr(c))] == []
+
+
+@given(st.text(alphabet=" \t\n\v\f\r\x85\xa0\u2000\u3000\x1c!~a#\\\u00e9"), st.integers(0, 12))
+def test_leading_space_skip_is_gos_unicode_isspace(text: str, start: int) -> None:
+    # The parser skips printable ASCII without its pattern; the answer must not change.
+    from dockerarch.syntax.nodes import GO_SPACE
+    from dockerarch.syntax.parser import _lstrip_len
+
+    match = re.compile(f"{GO_SPACE}*").match(text, start)
+    expected = start if start >= len(text) or match is None else match.end()
+    assert _lstrip_len(text, start) == expected

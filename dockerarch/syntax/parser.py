@@ -70,7 +70,12 @@ _SPACES = lazy_compile(f"{GO_SPACE}*")
 
 
 def _lstrip_len(s: str, start: int = 0) -> int:
-    match = _SPACES.match(s, start) if start < len(s) else None
+    if start >= len(s):
+        return start
+    # Printable ASCII other than the space starts most lines: no pattern to run.
+    if "!" <= s[start] <= "~":
+        return start
+    match = _SPACES.match(s, start)
     return start if match is None else match.end()
 
 
