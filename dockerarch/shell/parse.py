@@ -9,7 +9,6 @@ import importlib.util
 import sys
 import threading
 from types import ModuleType
-from typing import NamedTuple
 
 import tree_sitter as ts
 
@@ -124,13 +123,15 @@ def _errors(src: Source, root: ts.Node) -> tuple[Span, ...]:
     return tuple(sorted(out, key=lambda s: (s.start, s.end)))
 
 
-class _Ctx(NamedTuple):
+@record(slots=True)
+class _Ctx:
     guard: Guard
     in_substitution: bool
     subshell: bool  # assignments here do not reach the rest of the script
 
     def narrow(self, pred: Pred) -> _Ctx:
-        return self._replace(guard=self.guard.narrow(pred.true, pred.decided, pred.kinds))
+        guard = self.guard.narrow(pred.true, pred.decided, pred.kinds)
+        return _Ctx(guard, self.in_substitution, self.subshell)
 
 
 @record(frozen=False, slots=True)
@@ -205,7 +206,7 @@ class _Walker:
                 self._store(self.src.node_text(var), None, ctx)
             self._generic(node, ctx, stack)
         elif t == "pipeline":
-            inner = ctx._replace(subshell=True)
+            inner = _Ctx(ctx.guard, ctx.in_substitution, True)
             stack.extend((k, inner) for k in reversed(statements(node.children)))
         elif t in ("subshell", "command_substitution", "process_substitution"):
             sub = t != "subshell" or ctx.in_substitution

@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import NamedTuple
 
 from dockerarch.lazyre import lazy_compile
-from dockerarch.records import replace
+from dockerarch.records import record, replace
 from dockerarch.syntax.nodes import (
     GO_SPACE,
     Blank,
@@ -385,7 +384,8 @@ def _placed(trigger: Instruction, span: Span, end_line: int) -> Instruction:
     return replace(trigger, span=span, end_line=end_line, inner=inner)
 
 
-class _Head(NamedTuple):
+@record(slots=True)
+class _Head:
     """What one logical line says, before the lines after it (heredocs) are read."""
 
     keyword: str
