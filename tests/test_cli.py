@@ -478,3 +478,19 @@ def test_write_atomic_through_a_symlink_and_to_a_new_file(tmp_path: Path) -> Non
     finally:
         os.umask(umask)
     assert (tmp_path / "new").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("columns", [50, 100, 160])
+def test_help_fits_the_width_columns_asks_for(columns: int) -> None:
+    # As argparse's own formatter sizes it (shutil.get_terminal_size), without shutil.
+    env = {**os.environ, "COLUMNS": str(columns)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dockerarch", "check", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    widths = [len(line) for line in proc.stdout.splitlines()]
+    assert max(widths) <= columns - 2
+    assert max(widths) > columns - 20

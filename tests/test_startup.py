@@ -23,6 +23,8 @@ NEVER = (
     "dockerarch.commands.report",
     "dockerarch.commands.merge",
     "dockerarch.lsp",
+    # argparse's stock help formatter imports it for the terminal width (cli._HelpFormatter).
+    "shutil",
 )
 #: What a cache hit needs neither: parsing, rules, knowledge, the registry scan, a
 #: configuration file reader, writing files.
