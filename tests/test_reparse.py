@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockerarch.syntax import Dockerfile, SourceMap, parse
+from dockerarch.syntax import Dockerfile, SourceMap, parse, parser
 from dockerarch.syntax.parser import reparse
 from tests.strategies import dockerfiles, texts
 from tests.test_fix_properties import fixable_dockerfiles
@@ -88,3 +88,43 @@ def test_an_edit_keeps_the_items_before_it() -> None:
     old = parse("FROM a\nRUN one\nRUN two\n")
     new = reparse(old, "FROM a\nRUN one\nRUN twoo\n")
     assert new.items[:2] == old.items[:2]
+
+
+def _unremembered(text: str) -> Dockerfile:
+    """``parse(text)`` with no instruction taken from the parser's memo."""
+    saved = parser._MEMO_TEXT
+    parser._MEMO_TEXT = -1
+    try:
+        return parse(text)
+    finally:
+        parser._MEMO_TEXT = saved
+
+
+@given(dockerfiles(), dockerfiles())
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_remembered_instructions_give_the_tree_a_fresh_parse_gives(a: str, b: str) -> None:
+    # parse() takes an instruction it has seen (same lines, same escape) from its memo and
+    # moves it: in another file, at another offset and line, after other escapes.
+    parser.clear_memo()
+    first = parse(a)
+    _splits(first)  # memoized splits travel with a remembered instruction
+    backtick = "# escape=`\n"
+    for text in (a, b, a + b, b + a, a + "\n" + a, b.replace("\n", "\r\n"), backtick + a):
+        tree = parse(text)
+        fresh = _unremembered(text)
+        assert _tree(tree) == _tree(fresh), text
+        assert _splits(tree) == _splits(fresh), text
+
+
+def test_an_instruction_seen_before_is_remembered() -> None:
+    # Without this the property above could pass with the memo never used.
+    parser.clear_memo()
+    text = "FROM alpine\nRUN apk add --no-cache \\\n    curl\nCOPY . /app\n"
+    first, again = parse(text), parse(text)
+    assert all(x is y for x, y in zip(first.instructions, again.instructions, strict=True))
+    moved = parse("# a comment\n" + text)
+    assert [i.start_line for i in moved.instructions] == [2, 3, 5]
+    assert _tree(moved) == _tree(_unremembered("# a comment\n" + text))
+    # The same lines under another escape character are another instruction.
+    other = "# escape=`\n" + text
+    assert _tree(parse(other)) == _tree(_unremembered(other))

@@ -204,6 +204,20 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
     return lo
 
 
+#: Instructions parsed before, by their source lines and the escape character, with the
+#: offset and line they were parsed at. An instruction's parse depends on nothing else, and
+#: a repository repeats its FROM, COPY, ENV and RUN lines across Dockerfiles (and an editor
+#: re-reads the same ones): a known one is moved to where it stands (syntax/shift.py).
+_memo: dict[tuple[str, str], tuple[Instruction, int, int]] = {}
+_MEMO_SIZE = 8192
+#: Longer instructions are parsed every time: rare, and they would hold much text.
+_MEMO_TEXT = 4096
+
+
+def clear_memo() -> None:
+    _memo.clear()
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
         self.bom = source.startswith("\ufeff")
@@ -306,6 +320,47 @@ class _Parser:
         )
 
     def _instruction(self, i: int) -> tuple[Instruction, int]:
+        """The instruction that starts on line ``i``, and the line after it."""
+        lines = self.lines
+        end = self._extent(i)
+        start = lines[i][0]
+        source = self.text[start : lines[end - 1][2]]
+        # A "<" may start a heredoc, which takes more lines than _extent counts.
+        if "<" in source or len(source) > _MEMO_TEXT:
+            return self._parse_instruction(i)
+        key = (source, self.escape)
+        known = _memo.get(key)
+        if known is not None:
+            ins, at, line = known
+            if at == start and line == i:
+                return ins, end
+            moved = shifted(ins, start - at, i - line)
+            assert isinstance(moved, Instruction)
+            return moved, end
+        ins, after = self._parse_instruction(i)
+        if len(_memo) >= _MEMO_SIZE:
+            _memo.clear()
+        _memo[key] = (ins, start, i)
+        return ins, after
+
+    def _extent(self, i: int) -> int:
+        """The line after the instruction starting on line ``i``, as the continuation lines
+        of :meth:`_parse_instruction` end it (heredoc bodies not counted)."""
+        t = self.text
+        lines = self.lines
+        start, cend, _ = lines[i]
+        cont = self._continuation(_lstrip_len(t, start), cend)
+        i += 1
+        while cont is not None and i < len(lines):
+            s, ce, _ = lines[i]
+            i += 1
+            ls = _lstrip_len(t, s)
+            if ls >= ce or t[ls] == "#":
+                continue
+            cont = self._continuation(s, ce)
+        return i
+
+    def _parse_instruction(self, i: int) -> tuple[Instruction, int]:
         t = self.text
         lines = self.lines
         first = i
