@@ -267,3 +267,27 @@ def test_leading_space_skip_is_gos_unicode_isspace(text: str, start: int) -> Non
     match = re.compile(f"{GO_SPACE}*").match(text, start)
     expected = start if start >= len(text) or match is None else match.end()
     assert _lstrip_len(text, start) == expected
+
+
+def _lines_one_by_one(text: str) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """The parser's line table as it was first written: line by line."""
+    out: list[tuple[int, int, int]] = []
+    starts: list[int] = []
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line) + 1
+        out.append((pos, pos + len(line.rstrip("\r")), end))
+        starts.append(pos)
+        pos = end
+    start, content_end, _ = out.pop()
+    if start < len(text):
+        out.append((start, content_end, len(text)))
+    return out, starts
+
+
+@given(st.text(alphabet="a \r\n\t\\é"))
+def test_the_line_table_is_the_line_by_line_one(text: str) -> None:
+    from dockerarch.syntax.parser import _Lines
+
+    table = _Lines(text)
+    assert (table.lines, table.starts) == _lines_one_by_one(text)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections.abc import Callable
+from itertools import accumulate
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record, replace
@@ -89,21 +90,21 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        out: list[tuple[int, int, int]] = []
+        # Split once rather than find line by line, and build the tables with
+        # comprehensions: this runs for every file, and twice per keystroke in the LSP.
+        parts = text.split("\n")
         #: Where every line starts, as LineIndex counts them (a last, empty line too).
-        self.starts: list[int] = []
-        pos = 0
-        # Split once rather than find line by line: this runs twice per keystroke in the LSP.
-        for line in text.split("\n"):
-            end = pos + len(line) + 1
-            out.append((pos, pos + len(line.rstrip("\r")), end))
-            self.starts.append(pos)
-            pos = end
-        # The piece after the last newline: a last line without one, or nothing.
-        start, content_end, _ = out.pop()
-        if start < len(text):
-            out.append((start, content_end, len(text)))
-        self.lines = out
+        self.starts: list[int] = list(accumulate([len(p) + 1 for p in parts[:-1]], initial=0))
+        starts = self.starts
+        if "\r" in text:
+            ends = [s + len(p.rstrip("\r")) for s, p in zip(starts, parts, strict=True)]
+        else:
+            ends = [s + len(p) for s, p in zip(starts, parts, strict=True)]
+        # Each line ends where the next starts; the piece after the last newline is a
+        # last line without one, or nothing.
+        self.lines: list[tuple[int, int, int]] = list(zip(starts, ends, starts[1:], strict=False))
+        if parts[-1]:
+            self.lines.append((starts[-1], ends[-1], len(text)))
 
 
 class _Logical:
