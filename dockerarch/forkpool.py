@@ -135,11 +135,14 @@ class _Worker:
         self.pid = pid
         self.fd = fd
         self.slot = slot
-        self.pending = b""
+        # Grown in place: a chunk's answers can take many reads to arrive, and joining
+        # each read to all the ones before would copy them again and again.
+        self.pending = bytearray()
 
     def take(self, data: bytes) -> list[_Message]:
         """The messages ``data`` completes."""
-        buffer = self.pending + data
+        buffer = self.pending
+        buffer += data
         out = []
         at = 0
         while len(buffer) - at >= _LENGTH:
@@ -149,7 +152,7 @@ class _Worker:
             at += _LENGTH
             out.append(marshal.loads(buffer[at : at + size]))
             at += size
-        self.pending = buffer[at:]
+        del buffer[:at]
         return out
 
 

@@ -55,11 +55,12 @@ def test_workers_share_the_jobs() -> None:
 
 
 def test_answers_larger_than_a_pipe_arrive_whole() -> None:
+    # One chunk's answers together take hundreds of reads of the pipe.
     sizes = run(
-        "got = fork_map(lambda i: 'x' * (300_000 + i), 6, 2)\n"
-        "print(json.dumps(sorted(len(a) for _, a in got)))\n"
+        "got = fork_map(lambda i: [chr(97 + i % 26) * (2_000_000 + i)], 12, 2)\n"
+        "print(json.dumps(sorted([len(a[0]), a[0][:1]] for _, a in got)))\n"
     )
-    assert sizes == [300_000 + i for i in range(6)]
+    assert sizes == sorted([2_000_000 + i, chr(97 + i % 26)] for i in range(12))
 
 
 @pytest.mark.parametrize(
