@@ -7,8 +7,11 @@ runtime with threads of its own).
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +117,46 @@ def test_a_killed_worker_of_the_executor_pool_is_reported(tmp_path: Path) -> Non
     )
     assert all(line.endswith("a worker process died before checking it") for line in lines)
     assert str(files[0]) in out
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers inherit the patch only when forked")
+@pytest.mark.parametrize("pool", ["fork", "executor"])
+def test_ctrl_c_stops_the_run_and_its_workers(tmp_path: Path, pool: str) -> None:
+    # The terminal sends SIGINT to the whole process group, workers included.
+    files = corpus(tmp_path, 60)
+    slow = (
+        "import time\n"
+        "import dockerarch.engine as engine\n"
+        "real = engine.check_text\n"
+        "def slow(*args, **kwargs):\n"
+        "    time.sleep(0.2)\n"
+        "    return real(*args, **kwargs)\n"
+        "engine.check_text = slow\n"
+        "import dockerarch.commands.check as check\n"
+        f"check.POOL = {pool!r}\n"
+    )
+    argv = ["check", "--isolated", "--no-cache", "--jobs", "2", *map(str, files)]
+    script = f"{slow}\nimport sys\nfrom dockerarch import cli\nsys.exit(cli.main({argv!r}))\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(2)  # started, and the workers busy with their first chunks
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    # Nothing of the run is left: the workers were killed and reaped.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("a worker outlived the run")
