@@ -57,10 +57,15 @@ def operands(cmd: Command) -> list[tuple[Word, bool]]:
     name = command_name(words[0]) if words else None
     if name is None:
         return []
-    if _INSTALLER.search(name) and "/" in (words[0].value or ""):
+    # The plain tests first: this is asked of every command of every RUN, and most
+    # commands are neither a script run by its path nor a program named here.
+    if "/" in (words[0].value or "") and _INSTALLER.search(name):
         return [(words[0], False)]  # ./Miniconda3-latest-Linux-x86_64.sh -b
-    if not (name in _OPERAND_PROGRAMS or _PYTHON.match(name) or _PIP.match(name)):
-        return []  # most commands: asked about every command of every RUN
+    if not (
+        name in _OPERAND_PROGRAMS
+        or (name.startswith(("python", "pip")) and (_PYTHON.match(name) or _PIP.match(name)))
+    ):
+        return []
     args = words[1:]
     values = [w.value for w in args]
     plain = [w for w in args if not w.text.startswith("-")]

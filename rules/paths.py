@@ -28,6 +28,7 @@ _ARCH_WORD = lazy_compile(
     r"(?:^|[-_.])(amd64|x86_64|x86-64|aarch64|arm64)(?=$|[-_.])", re.IGNORECASE
 )
 # Every hit above names one of these: text without any has nothing to find (most text).
+# Each holds "64", which a plain substring test finds faster than the pattern runs.
 _ANY_ARCH = lazy_compile(r"amd64|x86[-_]64|aarch64|arm64", re.IGNORECASE)
 # What separates paths inside one word or value: PATH lists, NAME=, flag lists, quotes.
 _PATHS = lazy_compile(r"[^\s:=,;\"'|&<>()]+")
@@ -97,7 +98,7 @@ def arch_in_paths(text: str, start: int, *, copied: bool = False) -> Iterator[Ar
     and so do archive names: the archive itself goes into the image. Text
     holding a URL is skipped: downloads are another rule's subject.
     """
-    if "://" in text or not _ANY_ARCH.search(text):
+    if "64" not in text or "://" in text or not _ANY_ARCH.search(text):
         return
     for m in _PATHS.finditer(text):
         piece, at = m.group(), start + m.start()
@@ -156,7 +157,10 @@ def _instruction_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
 def _run_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
     # A hit lies in a literal piece of a word, which is a stretch of the instruction's
     # source (heredoc bodies included): a RUN whose source names no arch has none.
-    if not _ANY_ARCH.search(ctx.tree.text, ins.span.start, ins.span.end):
+    text = ctx.tree.text
+    if text.find("64", ins.span.start, ins.span.end) < 0:
+        return
+    if not _ANY_ARCH.search(text, ins.span.start, ins.span.end):
         return
     seen: set[Span] = set()
     for script in ctx.model.scripts(ins):

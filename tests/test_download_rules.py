@@ -6,6 +6,9 @@ import re
 from collections.abc import Sequence
 
 import pytest
+from dockerarch_rules import downloads
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Severity
 from dockerarch.engine import Settings, check_text
@@ -325,3 +328,10 @@ def test_fixture_fixes_parse(case: Case) -> None:
     _, _, result = check_case(case)
     out = fixed(result.tree.text, [d for d in result.diagnostics if d.code == "DA301"])
     assert not parse(out).errors
+
+
+@given(st.one_of(st.from_regex(downloads._PYTHON.pattern), st.from_regex(downloads._PIP.pattern)))
+def test_python_and_pip_names_start_as_the_pre_check_expects(name: str) -> None:
+    # operands() asks the patterns (anchored at the start) only of names starting so.
+    if downloads._PYTHON.match(name) or downloads._PIP.match(name):
+        assert name.startswith(("python", "pip"))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from dockerarch_rules import foreign_arch, paths, probes
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dockerarch.diagnostics import Applicability, Diagnostic
 from dockerarch.engine import Rule, Settings, check_text
@@ -310,3 +312,9 @@ def test_doc_example_shows_problem_then_cure(r: Rule) -> None:
     settings = Settings(select=(r.code,))
     hits = [len(check_text(b, settings, rules=RULES).diagnostics) for b in blocks]
     assert hits[0] > 0 and not any(hits[1:]), hits
+
+
+@given(st.from_regex(paths._ANY_ARCH.pattern, fullmatch=True).map(str.swapcase))
+def test_every_arch_spelling_the_pre_check_looks_for_holds_64(spelling: str) -> None:
+    # arch_in_paths and the RUN pre-check skip text without "64" before running the pattern.
+    assert "64" in spelling
