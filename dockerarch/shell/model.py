@@ -137,16 +137,15 @@ class Command:
     #: missing or dynamic. Rules ask ~130 times a file, commands are made ~20 times: so it
     #: is worked out when the command is made (``posixpath.basename``'s answer, spelled out).
     program: str | None = field(default=None, init=False, repr=False, compare=False)
+    #: The name and the arguments, asked ~100 times a file.
+    words: tuple[Word, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         name = self.name
         value = None if name is None else name.value
         if value is not None:
             object.__setattr__(self, "program", value[value.rfind("/") + 1 :])
-
-    @property
-    def words(self) -> tuple[Word, ...]:
-        return self.args if self.name is None else (self.name, *self.args)
+        object.__setattr__(self, "words", self.args if name is None else (name, *self.args))
 
     def effective(self) -> Command:
         """The command with wrappers (``sudo``, ``env [-i] [VAR=x]``, ``nice``,
