@@ -130,13 +130,14 @@ class StageEnv:
     def _commands(self) -> list[tuple[Instruction, Command]]:
         # Walked by every install, Python and source-build question about the stage.
         model = self.view.model
+        arch = self.arch
         out = []
         for ins in self.instructions:
             if ins.name != "RUN":
                 continue
             for script in model.scripts(ins):
                 for cmd in script.commands:
-                    if cmd.guard.runs_on(self.arch) is not False:
+                    if cmd.guard.runs_on(arch) is not False:
                         out.append((ins, cmd.effective()))
         return out
 
