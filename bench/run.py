@@ -114,10 +114,12 @@ if __name__ == '__main__':
 """
 
 
-def _dockerarch_with(*options: str) -> Callable[[Sequence[Path]], list[str]]:
+def _dockerarch_with(
+    *options: str, base: list[str] | None = None
+) -> Callable[[Sequence[Path]], list[str]]:
     def command(files: Sequence[Path]) -> list[str]:
-        base = DOCKERARCH or checkout_command()
-        check = [*base, "check", "--isolated", "--exit-zero", "--format", "concise", *options]
+        exe = base or DOCKERARCH or checkout_command()
+        check = [*exe, "check", "--isolated", "--exit-zero", "--format", "concise", *options]
         return [*check, *map(str, files)]
 
     return command
@@ -230,9 +232,9 @@ def single_file(tmp: Path, repeat: int, tools: Sequence[Tool]) -> None:
     small.write_text(SMALL, encoding="utf-8")
     print(f"one small file ({len(SMALL)} bytes), end to end, median of {repeat} rounds")
     commands = {t.name: t.command([small]) for t in tools if available(t)}
-    checkout = [*checkout_command(), "check", "--isolated", "--exit-zero", "--no-cache"]
     if DOCKERARCH:
-        commands["(editable checkout)"] = [*checkout, "--format", "concise", str(small)]
+        checkout = _dockerarch_with("--no-cache", base=checkout_command())
+        commands["(editable checkout)"] = checkout([small])
     # The floor under dockerarch's number: its interpreter starting and stopping, site
     # processing of its environment included.
     python = str(Path(DOCKERARCH[0]).parent / "python") if DOCKERARCH else sys.executable
