@@ -33,13 +33,32 @@ def corpus(root: Path, count: int = PARALLEL_MIN + 4) -> list[Path]:
     return paths
 
 
+def command(argv: list[str], prelude: str = "") -> list[str]:
+    """A fresh interpreter running ``dockerarch ARGV`` after ``prelude``."""
+    script = f"{prelude}\nimport sys\nfrom dockerarch import cli\nsys.exit(cli.main({argv!r}))\n"
+    return [sys.executable, "-c", script]
+
+
 def run(*args: str | Path, prelude: str = "") -> tuple[int, str, str]:
     argv = ["check", "--isolated", "--no-cache", "--format", "json", *map(str, args)]
-    script = f"{prelude}\nimport sys\nfrom dockerarch import cli\nsys.exit(cli.main({argv!r}))\n"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run(command(argv, prelude), capture_output=True, text=True, timeout=120)
     return done.returncode, done.stdout, done.stderr
+
+
+def patched(before: str, pool: str | None = None) -> str:
+    """A prelude that runs ``before`` (which sees the file's ``text``) ahead of every
+    check, in whichever process checks; with ``pool``, the worker pool check uses."""
+    body = "".join(f"    {line}\n" for line in before.splitlines())
+    prelude = (
+        "import os, signal, time\n"
+        "import dockerarch.engine as engine\n"
+        "real = engine.check_text\n"
+        f"def patched(text, *args, **kwargs):\n{body}    return real(text, *args, **kwargs)\n"
+        "engine.check_text = patched\n"
+    )
+    if pool is not None:
+        prelude += f"import dockerarch.commands.check as check\ncheck.POOL = {pool!r}\n"
+    return prelude
 
 
 def test_parallel_output_equals_serial(tmp_path: Path) -> None:
@@ -54,15 +73,7 @@ def test_parallel_output_equals_serial(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="workers inherit the patch only when forked")
 def test_a_crash_in_a_worker_names_its_file(tmp_path: Path) -> None:
     files = corpus(tmp_path)
-    flaky = (
-        "import dockerarch.engine as engine\n"
-        "real = engine.check_text\n"
-        "def flaky(text, *args, **kwargs):\n"
-        "    if 'AS app5\\n' in text:\n"
-        "        raise RuntimeError('boom')\n"
-        "    return real(text, *args, **kwargs)\n"
-        "engine.check_text = flaky\n"
-    )
+    flaky = patched("if 'AS app5\\n' in text:\n    raise RuntimeError('boom')")
     code, out, err = run("--jobs", "2", *files, prelude=flaky)
     assert code == 2
     assert err.splitlines() == [
@@ -77,23 +88,14 @@ def test_negative_jobs_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2 and "--jobs" in err
 
 
-KILLER = (
-    "import os, signal\n"
-    "import dockerarch.engine as engine\n"
-    "real = engine.check_text\n"
-    "def killer(text, *args, **kwargs):\n"
-    "    if 'AS app5\\n' in text:\n"
-    "        os.kill(os.getpid(), signal.SIGKILL)\n"
-    "    return real(text, *args, **kwargs)\n"
-    "engine.check_text = killer\n"
-)
+KILL_APP5 = "if 'AS app5\\n' in text:\n    os.kill(os.getpid(), signal.SIGKILL)"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="workers inherit the patch only when forked")
 def test_a_killed_worker_costs_only_its_file(tmp_path: Path) -> None:
     # The OOM killer, or a crash in a C extension: the run goes on without that worker.
     files = corpus(tmp_path, 40)
-    code, out, err = run("--jobs", "2", *files, prelude=KILLER)
+    code, out, err = run("--jobs", "2", *files, prelude=patched(KILL_APP5))
     assert code == 2
     assert err.splitlines() == [
         f"dockerarch: {files[5]}: internal error: "
@@ -108,7 +110,7 @@ def test_a_killed_worker_of_the_executor_pool_is_reported(tmp_path: Path) -> Non
     # macOS and Windows start workers through concurrent.futures, which does not say
     # which job a dead worker was on: every file left is reported, and no traceback.
     files = corpus(tmp_path, 40)
-    prelude = KILLER + "import dockerarch.commands.check as check\ncheck.POOL = 'executor'\n"
+    prelude = patched(KILL_APP5, pool="executor")
     code, out, err = run("--jobs", "2", *files, prelude=prelude)
     assert code == 2
     lines = err.splitlines()
@@ -124,21 +126,9 @@ def test_a_killed_worker_of_the_executor_pool_is_reported(tmp_path: Path) -> Non
 def test_ctrl_c_stops_the_run_and_its_workers(tmp_path: Path, pool: str) -> None:
     # The terminal sends SIGINT to the whole process group, workers included.
     files = corpus(tmp_path, 60)
-    slow = (
-        "import time\n"
-        "import dockerarch.engine as engine\n"
-        "real = engine.check_text\n"
-        "def slow(*args, **kwargs):\n"
-        "    time.sleep(0.2)\n"
-        "    return real(*args, **kwargs)\n"
-        "engine.check_text = slow\n"
-        "import dockerarch.commands.check as check\n"
-        f"check.POOL = {pool!r}\n"
-    )
     argv = ["check", "--isolated", "--no-cache", "--jobs", "2", *map(str, files)]
-    script = f"{slow}\nimport sys\nfrom dockerarch import cli\nsys.exit(cli.main({argv!r}))\n"
     proc = subprocess.Popen(
-        [sys.executable, "-c", script],
+        command(argv, patched("time.sleep(0.2)", pool=pool)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
