@@ -10,7 +10,9 @@ one-file check. So in a user's run ``@record`` builds the class itself: an
 ``__init__`` from code compiled once per shape of fields (``_init``), and shared
 ``__repr__``, ``__eq__``, ``__hash__`` (and ordering) that read the fields through
 per-class getters and behave as the generated ones do (same text, same comparison,
-same hash).
+same hash). The ``__init__`` code of the shapes dockerarch's own records have comes
+compiled with the package (dockerarch/_record_inits.py, written by
+scripts/gen_record_inits.py): compiling them at each start was 3% of a one-file run.
 
 The guarantees are kept where they are checked: ``dataclass_transform`` makes
 mypy (``--strict``) treat records as dataclasses, frozen unless declared
@@ -217,8 +219,10 @@ def _with_slots(cls: type[T], every: tuple[Field, ...]) -> type[T]:
 
 
 _FACTORY = object()
-#: Compiled ``__init__`` code by the shape of its fields (see :func:`_init`).
-_TEMPLATES: dict[tuple[str, ...], CodeType] = {}
+#: Compiled ``__init__`` code by shape (see :func:`_init`); None until first asked.
+_TEMPLATES: dict[str, CodeType] | None = None
+#: Every shape asked for in this process: what scripts/gen_record_inits.py writes.
+SHAPES: set[str] = set()
 
 
 def _init(cls: type[Any], every: tuple[Field, ...]) -> Callable[..., None]:
@@ -227,8 +231,12 @@ def _init(cls: type[Any], every: tuple[Field, ...]) -> Callable[..., None]:
     Compiling them is most of what defining a class costs, and many records share a
     shape (say, three fields set from arguments): so each shape is compiled once, with
     placeholder names, and a class gets that code with its own field names put in.
+    A shape is a letter per field: ``a`` set from a parameter, ``f`` from a parameter
+    whose default is a factory's product, ``m`` (init=False) from its factory, ``d``
+    (init=False) to its default, ``u`` (init=False, no default) left unset; then ``p``
+    when the class has ``__post_init__``.
     """
-    shape: list[str] = []
+    shape = ""
     scope: dict[str, Any] = {"_record_FACTORY": _FACTORY}
     defaults: list[Any] = []
     for i, f in enumerate(every):
@@ -237,53 +245,71 @@ def _init(cls: type[Any], every: tuple[Field, ...]) -> Callable[..., None]:
         if f.default_factory is not MISSING:
             scope[f"_record_f{i}"] = f.default_factory
         if f.init:
-            shape.append("factory" if f.default_factory is not MISSING else "argument")
+            shape += "f" if f.default_factory is not MISSING else "a"
             if f.default is not MISSING or f.default_factory is not MISSING:
                 defaults.append(_FACTORY if f.default_factory is not MISSING else f.default)
             elif defaults:
                 raise TypeError(f"non-default argument {f.name!r} follows default argument")
         elif f.default_factory is not MISSING:
-            shape.append("made")
+            shape += "m"
         else:
-            shape.append("default" if f.default is not MISSING else "unset")
+            shape += "d" if f.default is not MISSING else "u"
     if hasattr(cls, "__post_init__"):
-        shape.append("post_init")
-    template = _TEMPLATES.get(tuple(shape))
-    if template is None:
-        template = _TEMPLATES[tuple(shape)] = _compiled(shape)
+        shape += "p"
+    template = _template(shape)
     names = {f"_record_p{i}": f.name for i, f in enumerate(every)}
+    qualname = f"{cls.__qualname__}.__init__"
     code = template.replace(
+        co_name="__init__",
         co_varnames=tuple(names.get(n, n) for n in template.co_varnames),
         co_names=tuple(names.get(n, n) for n in template.co_names),
     )
+    if sys.version_info >= (3, 11):  # what tracebacks show
+        code = code.replace(co_qualname=qualname)
     init: Callable[..., None] = FunctionType(code, scope, "__init__", tuple(defaults))
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__qualname__ = qualname
     return init
 
 
-def _compiled(shape: list[str]) -> CodeType:
-    """The code of an ``__init__`` of ``shape``, field ``i`` named ``_record_p{i}``."""
+def _template(shape: str) -> CodeType:
+    global _TEMPLATES
+    if _TEMPLATES is None:
+        from dockerarch._record_inits import TEMPLATES
+
+        _TEMPLATES = dict(TEMPLATES)
+    SHAPES.add(shape)
+    code = _TEMPLATES.get(shape)
+    if code is None:
+        # A shape new since the module was written, or a rule pack's own.
+        scope: dict[str, Any] = {}
+        exec(init_source(shape, "__init__"), scope)  # our own generated source, as dataclasses does
+        code = _TEMPLATES[shape] = scope["__init__"].__code__
+    return code
+
+
+def init_source(shape: str, name: str) -> str:
+    """The source of an ``__init__`` of ``shape`` called ``name``; field ``i`` is
+    ``_record_p{i}``, its default ``_record_d{i}``, its factory ``_record_f{i}``."""
     params = ["self"]
     lines = []
     for i, kind in enumerate(shape):
-        name = f"_record_p{i}"
-        if kind in ("argument", "factory"):
-            params.append(name)
-        if kind == "argument":
-            lines.append(f"  self.{name} = {name}")
-        elif kind == "factory":
-            lines.append(f"  self.{name} = _record_f{i}() if {name} is _record_FACTORY else {name}")
-        elif kind == "made":
-            lines.append(f"  self.{name} = _record_f{i}()")
-        elif kind == "default":
-            lines.append(f"  self.{name} = _record_d{i}")
-        elif kind == "post_init":
-            lines.append("  self.__post_init__()")
-    source = f"def __init__({', '.join(params)}):\n" + ("\n".join(lines) or "  pass") + "\n"
-    scope: dict[str, Any] = {}
-    exec(source, scope)  # our own generated source, as dataclasses does
-    code: CodeType = scope["__init__"].__code__
-    return code
+        field = f"_record_p{i}"
+        if kind in "af":
+            params.append(field)
+        if kind == "a":
+            lines.append(f"self.{field} = {field}")
+        elif kind == "f":
+            made = f"_record_f{i}()"
+            lines.append(f"self.{field} = {made} if {field} is _record_FACTORY else {field}")
+        elif kind == "m":
+            lines.append(f"self.{field} = _record_f{i}()")
+        elif kind == "d":
+            lines.append(f"self.{field} = _record_d{i}")
+        elif kind == "p":
+            lines.append("self.__post_init__()")
+    # One parameter a line, with a trailing comma: as ruff formats the written module.
+    head = f"def {name}(\n" + "".join(f"    {p},\n" for p in params) + "):\n"
+    return head + "".join(f"    {line}\n" for line in lines or ["pass"])
 
 
 def _share_methods(

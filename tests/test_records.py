@@ -18,6 +18,7 @@ import pytest
 from dockerarch import records
 from dockerarch.diagnostics import Diagnostic, Severity
 from dockerarch.syntax import Span, parse
+from tests.scripts import load_script
 
 
 def test_records_are_frozen_in_the_suite() -> None:
@@ -192,3 +193,29 @@ def test_plain_records_initialise_fields_as_dataclasses_do(
     mutable = Mutable(1)
     mutable.a = 2
     assert mutable == Mutable(2)
+
+
+GEN = load_script("gen_record_inits")
+
+
+def test_the_compiled_init_module_holds_every_shape_in_use() -> None:
+    module = Path(GEN.DEFAULT_OUTPUT)
+    assert module.read_text(encoding="utf-8") == GEN.render(GEN.shapes_in_use()), (
+        f"{module.name} is stale: run `{GEN.COMMAND}` and commit the result"
+    )
+
+
+def test_a_shape_the_module_lacks_is_compiled_when_first_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A rule pack's record may have any shape: thirty fields, every other with a default.
+    shape = "ad" * 15
+    assert shape not in GEN.shapes_in_use()
+    monkeypatch.setattr(records, "FROZEN", False)
+    fields = {f"f{i}": int for i in range(30)}
+    body: dict[str, Any] = {"__annotations__": fields}
+    body.update({f"f{i}": records.field(default=i, init=False) for i in range(1, 30, 2)})
+    Wide = records.record(type("Wide", (), body))
+    wide = Wide(*range(0, 30, 2))
+    assert [getattr(wide, f"f{i}") for i in range(30)] == list(range(30))
+    assert shape in records.SHAPES
