@@ -18,6 +18,7 @@ from dockerarch.knowledge.pypi import Libc
 from dockerarch.pysites import PipSite
 from dockerarch.pysources import PyRequirement
 from dockerarch.pysources.markers import marker_holds
+from dockerarch.pyspecifiers import specifier_set
 from dockerarch.records import record
 from dockerarch.stageenv import StageEnv, stage_env
 
@@ -103,7 +104,9 @@ def wheel_answers(
         if not marker_holds(req, python, view.platform.arch):
             continue
         _explain_unknowns(ctx, senv, python)
-        version = req.pin or pypi.choose_version(req.name, req.specifier, python, provider=provider)
+        version = req.pin or pypi.choose_version(
+            req.name, specifier_set(req.specifier), python, provider=provider
+        )
         if version is None:
             continue
         base = senv.base

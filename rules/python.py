@@ -309,6 +309,7 @@ def no_binary(ctx: Context) -> Iterator[Diagnostic]:
     if not sites:
         return
     from dockerarch.knowledge import pypi
+    from dockerarch.pyspecifiers import specifier_set
     from dockerarch.pywheels import pypi_provider
 
     for site in sites:
@@ -319,7 +320,7 @@ def no_binary(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             provider = pypi_provider(ctx, req)
             version = req.pin or pypi.choose_version(
-                req.name, req.specifier, None, provider=provider
+                req.name, specifier_set(req.specifier), None, provider=provider
             )
             if version is None or pypi.is_pure(req.name, version, provider=provider) is not False:
                 continue

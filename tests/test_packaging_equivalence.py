@@ -1,9 +1,10 @@
 """Where dockerarch answers without importing a packaging module, the answer is packaging's.
 
-Three small readers stand in for packaging on a one-file run's path, because importing
+Small readers stand in for packaging on a one-file run's path, because importing
 packaging.requirements, packaging.utils or packaging.tags pulls in its marker parser,
-platform, subprocess and logging: more than the whole check costs. Each is held equal to
-packaging here, on every input hypothesis finds.
+platform, subprocess and logging (more than the whole check costs), and packaging.specifiers
+compiles patterns a pinned install never needs. Each is held equal to packaging here, on
+every input hypothesis finds.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.specifiers import SpecifierSet
 from packaging.tags import compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name as packaging_canonicalize_name
 
+from dockerarch import pyspecifiers
 from dockerarch.knowledge import pypi
 from dockerarch.pynames import canonicalize_name
 from dockerarch.pysources import model
@@ -84,3 +87,50 @@ def test_the_common_requirements_take_the_simple_reading() -> None:
         assert model._simple(text) is not None, text
     for text in ["uvloop; sys_platform != 'win32'", "pkg @ https://h/pkg-1.0.whl", "pkg (==1.0)"]:
         assert model._simple(text) is None, text
+
+
+_SPEC_OPERATORS = st.sampled_from(["==", "!=", "~=", ">=", "<=", "<", ">"] * 3 + ["===", "=>"])
+_PLAIN_VERSIONS = st.sampled_from(
+    [
+        *("3", "3.8", "3.12", "3.12.0", "3.7.1", "4", "2.7", "03.8", "3.08", "0", "3.0.0.0"),
+        *("3.*", "3.1.*", "3.12.*", "2.*", "3.12.1.*", "3.0.*", "3.10", "3.9.18", "3.13.0"),
+        *("1!3.8", "3.8rc1", "3.8.post1", "3.8+x"),
+    ]
+)
+
+
+@st.composite
+def _specifiers(draw: st.DrawFn) -> str:
+    clauses = [
+        draw(_SPACE) + draw(_SPEC_OPERATORS) + draw(_SPACE) + draw(_PLAIN_VERSIONS) + draw(_SPACE)
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    return draw(st.sampled_from([",", ",", ", ", ",,"])).join(clauses) + draw(
+        st.sampled_from(["", "", "", ",", " "])
+    )
+
+
+_PYTHONS = st.tuples(st.integers(2, 4), st.integers(0, 14)) | st.tuples(
+    st.integers(0, 4), st.integers(0, 14), st.integers(0, 2)
+)
+
+
+@settings(max_examples=1000)
+@given(_specifiers(), _PYTHONS)
+def test_plain_specifiers_read_and_decide_as_packaging_does(
+    text: str, python: tuple[int, ...]
+) -> None:
+    plain = pyspecifiers.plain_clauses(text)
+    if plain is None:
+        return
+    specifier = SpecifierSet(text)  # plain clauses are always valid
+    assert pyspecifiers.written(plain) == str(specifier)
+    version = ".".join(map(str, python))
+    assert pyspecifiers.allows(plain, python) == specifier.contains(version, prereleases=True)
+
+
+def test_common_requires_python_values_take_the_plain_reading() -> None:
+    for text in [">=3.8", ">=3.7, <4", "!=3.0.*,!=3.1.*,>=2.7", "~=3.6", "==2.31.0", ""]:
+        assert pyspecifiers.plain_clauses(text) is not None, text
+    for text in [">=3.8rc1", "===3.8", ">=3.*", "~=3", "==1.0,==1.0.0", ">=3.8,"]:
+        assert pyspecifiers.plain_clauses(text) is None, text

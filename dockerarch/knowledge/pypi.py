@@ -18,16 +18,18 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.pynames import canonicalize_name
+from dockerarch.pyspecifiers import allows, plain_clauses, specifier_set
 from dockerarch.records import record
 
 if TYPE_CHECKING:
     from datetime import date
+
+    from packaging.specifiers import SpecifierSet
 
 __all__ = [
     "SNAPSHOT_FORMAT",
@@ -106,6 +108,11 @@ class Release:
 
     def allows_python(self, python: tuple[int, int]) -> bool:
         """False when ``Requires-Python`` rules out this CPython minor (pip skips the release)."""
+        if not self.requires_python:
+            return True
+        plain = plain_clauses(self.requires_python)
+        if plain is not None:
+            return allows(plain, python)
         requires = _parse_specifier(self.requires_python)
         return requires is None or requires.contains(_python_version(python), prereleases=True)
 
@@ -126,6 +133,8 @@ class Provider(Protocol):
 # Few distinct values (">=3.8" ...) shared by thousands of releases.
 @functools.lru_cache(maxsize=1024)
 def _parse_specifier(text: str | None) -> SpecifierSet | None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     if not text:
         return None
     try:
@@ -480,13 +489,15 @@ def wheel_platforms(
 
 
 def _as_specifier(spec: SpecifierSet | str | Version) -> SpecifierSet:
+    from packaging.specifiers import SpecifierSet
+
     if isinstance(spec, SpecifierSet):
         return spec
     if isinstance(spec, Version):
-        return SpecifierSet(f"=={spec}")
+        return specifier_set(f"=={spec}")
     text = spec.strip()
     try:
-        return SpecifierSet(f"=={Version(text)}")
+        return specifier_set(f"=={Version(text)}")
     except InvalidVersion:
         return SpecifierSet(text)
 

@@ -22,6 +22,7 @@ from dockerarch.pynames import canonicalize_name
 from dockerarch.pysources.markers import MACHINE, PYTHONS, marker_environment
 from dockerarch.pysources.model import PyRequirement
 from dockerarch.pysources.poetry import poetry_requirement
+from dockerarch.pyspecifiers import specifier_set
 from dockerarch.records import record, replace
 
 
@@ -161,7 +162,7 @@ class _Walk:
                 (target, frozenset(root.extras))
                 for root in roots
                 if root.name is not None and self.holds(root.marker, env, frozenset())
-                for target in self.targets(root.name, root.specifier, None)
+                for target in self.targets(root.name, specifier_set(root.specifier), None)
             ]
             while todo:
                 i, extras = todo.pop()

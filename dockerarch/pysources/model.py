@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.pynames import canonicalize_name
+from dockerarch.pyspecifiers import plain_clauses, written
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, Span
 
 if TYPE_CHECKING:
     from packaging.markers import Marker
+    from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
 
 
@@ -42,7 +43,9 @@ class PyRequirement:
 
     ``raw`` is the requirement text as given (the decoded string for TOML,
     JSON and Python literals; ``name==version`` for lock files); ``pep508`` says
-    whether it is a PEP 508 requirement (else a path, URL or unreadable text). ``end_line``
+    whether it is a PEP 508 requirement (else a path, URL or unreadable text).
+    ``specifier`` is its version clauses as packaging prints them (``<5,>=4.2``;
+    empty for none), which :func:`dockerarch.pyspecifiers.specifier_set` reads. ``end_line``
     and ``end_column`` are exclusive, like ruff's end locations. ``section`` is
     the table a project or lock file declares it in (``project.dependencies``,
     ``tool.poetry.group.dev.dependencies``, ``default``); empty for
@@ -53,7 +56,7 @@ class PyRequirement:
     pep508: bool
     name: NormalizedName | None
     pin: Version | None
-    specifier: SpecifierSet
+    specifier: str
     marker: Marker | None
     extras: frozenset[str]
     url: str | None
@@ -202,7 +205,7 @@ class _Interpretation:
     pep508: bool
     name: NormalizedName | None
     pin: Version | None
-    specifier: SpecifierSet
+    specifier: str
     marker: Marker | None
     extras: frozenset[str]
     url: str | None
@@ -245,12 +248,21 @@ def _simple(text: str) -> _Interpretation | None:
         extras = frozenset(extra.strip() for extra in extras_text.split(","))
         if not all(_NAME_RE.fullmatch(extra) for extra in extras):
             return None
-    try:
-        specifier = SpecifierSet(clauses or "")
-    except InvalidSpecifier:
-        return None
+    plain = plain_clauses(clauses or "")
+    if plain is not None:
+        pins = {Version(c.version) for c in plain if c.operator == "==" and not c.wildcard}
+        pin = pins.pop() if len(pins) == 1 else None
+        specifier = written(plain)
+    else:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            parsed = SpecifierSet(clauses or "")
+        except InvalidSpecifier:
+            return None
+        pin, specifier = exact_pin(parsed), str(parsed)
     name = canonicalize_name(name)
-    return _Interpretation(True, name, exact_pin(specifier), specifier, None, extras, None, None)
+    return _Interpretation(True, name, pin, specifier, None, extras, None, None)
 
 
 def _pep508(text: str) -> _Interpretation:
@@ -267,7 +279,7 @@ def _pep508(text: str) -> _Interpretation:
         if file_name == name:
             pin = file_version
     return _Interpretation(
-        True, name, pin, req.specifier, req.marker, frozenset(req.extras), req.url, None
+        True, name, pin, str(req.specifier), req.marker, frozenset(req.extras), req.url, None
     )
 
 
@@ -307,15 +319,13 @@ def _non_pep508(text: str, error: str) -> _Interpretation:
         egg = _EGG.search(location)
         if egg:
             name = _valid_name(egg.group(1))
-        return _Interpretation(
-            False, name, pin, SpecifierSet(), marker, frozenset(), location, None
-        )
+        return _Interpretation(False, name, pin, "", marker, frozenset(), location, None)
     lenient = _LENIENT_NAME.match(text)
     name = _valid_name(lenient.group(1)) if lenient else None
     # ${VAR} references are expanded by pip from the build environment; they
     # are expected here, not an error in the file.
     problem = None if "$" in text else error
-    return _Interpretation(False, name, None, SpecifierSet(), marker, frozenset(), None, problem)
+    return _Interpretation(False, name, None, "", marker, frozenset(), None, problem)
 
 
 def _valid_name(text: str) -> NormalizedName | None:
