@@ -9,7 +9,7 @@ and moved to wherever the instruction starts now.
 
 from __future__ import annotations
 
-import threading
+import _thread
 from collections import OrderedDict
 
 from dockerarch.runscripts import run_scripts
@@ -23,7 +23,8 @@ MAX_TEXT = 65_536
 
 _Key = tuple[str, str]
 _cache: OrderedDict[_Key, tuple[int, tuple[Script, ...]]] = OrderedDict()
-_lock = threading.Lock()
+# _thread rather than threading: see dockerarch.shell.parse._PARSERS.
+_lock = _thread.allocate_lock()
 
 
 def scripts_of(ins: Instruction, source: str, escape: str) -> list[Script]:

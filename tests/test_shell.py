@@ -948,3 +948,24 @@ def test_may_hold_says_no_only_when_no_word_holds_a_needle(
                 assert not any(n in w for w in words for n in needles), words
             for a in s.assignments:
                 assert not any(n in f"{a.name}={a.value.value}" for n in needles)
+
+
+def test_threads_parse_with_parsers_of_their_own() -> None:
+    # The language server checks on several threads; a tree-sitter Parser is not shared.
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from dockerarch.shell.parse import bash_parser, parse_script
+
+    scripts = [f'case "$TARGETARCH" in amd64) A={i};; esac && curl -O "x-$A"' for i in range(40)]
+    alone = [parse_script(s) for s in scripts]
+    together = Barrier(4)
+
+    def parse_all(_: int) -> tuple[int, list[object]]:
+        together.wait()  # four threads alive at once: no thread id is reused
+        return id(bash_parser()), [parse_script(s) for s in scripts]
+
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(parse_all, range(4)))
+    assert len({parser for parser, _ in done}) == 4
+    assert all(parsed == alone for _, parsed in done)

@@ -67,12 +67,15 @@ NOT_FOR_A_PINNED_PIP_INSTALL = (
     "csv",
     # Rule docs are dedented by engine._dedented.
     "textwrap",
-    # A plain requirement is read with packaging's specifiers and versions only
-    # (tests/test_packaging_equivalence.py).
+    # A plain requirement is read with packaging's versions only; its clauses by
+    # dockerarch.pyspecifiers (tests/test_packaging_equivalence.py).
     "packaging.requirements",
     "packaging.markers",
+    "packaging.specifiers",
     "packaging.utils",
     "packaging.tags",
+    # The parser cache's lock and per-thread parsers come from _thread.
+    "threading",
 )
 
 
