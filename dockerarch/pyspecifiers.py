@@ -112,7 +112,9 @@ def _padded(release: tuple[int, ...], width: int) -> tuple[int, ...]:
 
 @functools.lru_cache(maxsize=1024)
 def specifier_set(text: str) -> SpecifierSet:
-    """packaging's reading of ``text``, a specifier that is known to be valid."""
+    """packaging's reading of ``text``, a specifier known to be valid (a requirement's).
+
+    Shared between callers, as requirements repeat: none may set its ``prereleases``."""
     from packaging.specifiers import SpecifierSet
 
     return SpecifierSet(text)

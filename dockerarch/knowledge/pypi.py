@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.pynames import canonicalize_name
-from dockerarch.pyspecifiers import allows, plain_clauses, specifier_set
+from dockerarch.pyspecifiers import allows, plain_clauses
 from dockerarch.records import record
 
 if TYPE_CHECKING:
@@ -494,10 +494,10 @@ def _as_specifier(spec: SpecifierSet | str | Version) -> SpecifierSet:
     if isinstance(spec, SpecifierSet):
         return spec
     if isinstance(spec, Version):
-        return specifier_set(f"=={spec}")
+        return SpecifierSet(f"=={spec}")
     text = spec.strip()
     try:
-        return specifier_set(f"=={Version(text)}")
+        return SpecifierSet(f"=={Version(text)}")
     except InvalidVersion:
         return SpecifierSet(text)
 
