@@ -1,11 +1,13 @@
-"""Version specifiers (PEP 440) of the plainest kind, read without packaging.specifiers.
+"""Versions and specifiers (PEP 440) of the plainest kind, read without packaging.
 
 Most specifiers a Dockerfile or an index carries are operators on plain releases:
 ``==2.31.0``, ``>=4.2,<5``, ``~=1.26``, ``!=3.0.*``, and ``Requires-Python: >=3.8``.
 Importing packaging.specifiers (its patterns compiled) costs 7% of a one-file run that
 checks ``pip install requests==2.31.0``. These readers answer such clauses themselves and
 return None for anything else, which packaging then reads; on what they answer, their
-answer is packaging's (tests/test_packaging_equivalence.py).
+answer is packaging's (tests/test_packaging_equivalence.py). A pinned version likewise
+travels as text (``2.31.0``) and is looked up by :func:`plain_release`: packaging.version,
+another 3%, is imported when a Version is needed, not to find a pinned release.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dockerarch.records import record
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
 
 #: An operator and a plain release (``==`` and ``!=`` may end in ``.*``).
 _CLAUSE = lazy_compile(r"[ \t]*(==|!=|~=|>=|<=|<|>)[ \t]*(\d+(?:\.\d+)*)(\.\*)?[ \t]*")
@@ -37,10 +40,7 @@ class Clause:
         (but for ``~=``, where the length means something)."""
         release = self.release
         if self.operator != "~=" and not self.wildcard:
-            end = len(release)
-            while end > 1 and release[end - 1] == 0:
-                end -= 1
-            release = release[:end]
+            release = _without_trailing_zeros(release)
         return self.operator, release, self.wildcard
 
 
@@ -108,6 +108,32 @@ def _allows(
 
 def _padded(release: tuple[int, ...], width: int) -> tuple[int, ...]:
     return release + (0,) * max(0, width - len(release))
+
+
+_RELEASE = lazy_compile(r"\d+(?:\.\d+)*")
+
+
+def plain_release(text: str) -> tuple[int, ...] | None:
+    """The numbers of a final release written plainly (``2.31.0``), trailing zeros dropped
+    as version equality ignores them (``(2, 31)``); None for any other text."""
+    if _RELEASE.fullmatch(text) is None:
+        return None
+    return _without_trailing_zeros(tuple(int(n) for n in text.split(".")))
+
+
+def _without_trailing_zeros(release: tuple[int, ...]) -> tuple[int, ...]:
+    end = len(release)
+    while end > 1 and release[end - 1] == 0:
+        end -= 1
+    return release[:end]
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_version(text: str) -> Version:
+    """packaging's Version of ``text`` (a valid one), one object per text."""
+    from packaging.version import Version
+
+    return Version(text)
 
 
 @functools.lru_cache(maxsize=1024)

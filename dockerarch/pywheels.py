@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-
-from packaging.version import Version
+from typing import TYPE_CHECKING
 
 from dockerarch.engine import Context
 from dockerarch.knowledge import pypi
@@ -18,9 +17,12 @@ from dockerarch.knowledge.pypi import Libc
 from dockerarch.pysites import PipSite
 from dockerarch.pysources import PyRequirement
 from dockerarch.pysources.markers import marker_holds
-from dockerarch.pyspecifiers import specifier_set
+from dockerarch.pyspecifiers import parse_version, specifier_set
 from dockerarch.records import record
 from dockerarch.stageenv import StageEnv, stage_env
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 
 class _OnlineFirst:
@@ -77,13 +79,18 @@ class PlatformAnswer:
 
     arch: str
     platform: str
-    version: Version
+    #: As packaging prints it (``2.31.0``); :attr:`version` reads it.
+    version_text: str
     wheel: pypi.WheelAnswer
     python: tuple[int, int] | None
     python_reason: str
     libc: Libc
     libc_version: tuple[int, int] | None
     env: StageEnv
+
+    @property
+    def version(self) -> Version:
+        return parse_version(self.version_text)
 
 
 def wheel_answers(
@@ -104,11 +111,14 @@ def wheel_answers(
         if not marker_holds(req, python, view.platform.arch):
             continue
         _explain_unknowns(ctx, senv, python)
-        version = req.pin or pypi.choose_version(
-            req.name, specifier_set(req.specifier), python, provider=provider
-        )
+        version = req.pin_text
         if version is None:
-            continue
+            chosen = pypi.choose_version(
+                req.name, specifier_set(req.specifier), python, provider=provider
+            )
+            if chosen is None:
+                continue
+            version = str(chosen)
         base = senv.base
         libc: Libc = "musl" if base and base.libc == "musl" else "glibc"
         lv = base.libc_version if base else None

@@ -61,7 +61,7 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
             provider = pypi_provider(ctx, req)
             for a in wheel_answers_at(ctx, site, req):
                 # Pure-Python packages build a wheel without compiling anything.
-                if pypi.is_pure(req.name, a.version, provider=provider) is not False:
+                if pypi.is_pure(req.name, a.version_text, provider=provider) is not False:
                     continue
                 if "binary" in formats:
                     if a.wheel is not pypi.WheelAnswer.NO:
@@ -70,10 +70,10 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
                     why = f"no wheel for {py}, {a.libc}"
                 else:
                     why = "--no-binary"
-                if pypi.has_sdist(req.name, a.version, provider=provider) is False:
+                if pypi.has_sdist(req.name, a.version_text, provider=provider) is False:
                     continue
                 yield SourceBuild(
-                    f"{req.name} {a.version}",
+                    f"{req.name} {a.version_text}",
                     why,
                     site.instruction,
                     site.command,

@@ -138,9 +138,9 @@ def pins_within_major(ctx: Context, site: PipSite, req: PyRequirement, word_span
 
 
 def _version_edit(req: PyRequirement, word_span: Span, new: Version) -> Edit | None:
-    if req.pin is None:
+    needle = req.pin_text
+    if needle is None:
         return None
-    needle = str(req.pin)
     idx = req.raw.find(needle)
     if idx < 0:
         return None
@@ -319,7 +319,7 @@ def no_binary(ctx: Context) -> Iterator[Diagnostic]:
             if site.options.allowed_formats(req.name) != frozenset({"source"}):
                 continue
             provider = pypi_provider(ctx, req)
-            version = req.pin or pypi.choose_version(
+            version = req.pin_text or pypi.choose_version(
                 req.name, specifier_set(req.specifier), None, provider=provider
             )
             if version is None or pypi.is_pure(req.name, version, provider=provider) is not False:

@@ -29,6 +29,7 @@ from dockerarch.knowledge.pypi import (
     releases_from_files,
     wheel_platforms,
 )
+from dockerarch.pyspecifiers import plain_release
 from tests.scripts import load_script
 
 YES, NO, VARIES, UNKNOWN = WheelAnswer.YES, WheelAnswer.NO, WheelAnswer.VARIES, WheelAnswer.UNKNOWN
@@ -152,9 +153,8 @@ _TAGS = st.tuples(
 _RELEASES = st.lists(
     st.builds(
         Release,
-        version=st.sampled_from(["1.0", "1.0.1", "2.0rc1", "2.0", "2024.1.post1", "3!1.0"]).map(
-            Version
-        ),
+        # Normalized, as packaging prints versions and the snapshot stores them.
+        version_text=st.sampled_from(["1.0", "1.0.1", "2.0rc1", "2.0", "2024.1.post1", "3!1.0"]),
         tags=st.frozensets(_TAGS, max_size=6),
         has_sdist=st.booleans(),
         requires_python=st.sampled_from([None, ">=3.8", ">=3.9,<4"]),
@@ -184,6 +184,9 @@ def test_the_snapshot_reads_what_the_build_script_writes(
             assert snapshot.release(name, r.version) == next(
                 x for x in releases if x.version == r.version
             )
+            numbers = plain_release(r.version_text)
+            if numbers is not None:
+                assert snapshot.plain_release(name, numbers) == snapshot.release(name, r.version)
     assert snapshot.releases("missing") is None
     assert [n for n in ("x86-only", "mkl", "numpy") if snapshot.is_x86_only(n)] == [
         n for n in ("x86-only", "mkl") if n in x86_only
@@ -196,6 +199,20 @@ def test_a_snapshot_lookup_inflates_only_its_project() -> None:
     numpy = snapshot.releases("NumPy")
     assert numpy and numpy == sorted(numpy, key=lambda r: r.version)
     assert list(snapshot._decoded) == ["numpy"]
+
+
+@pytest.mark.parametrize("name", ["requests", "numpy", "grpcio", "cryptography"])
+def test_a_pin_finds_by_its_text_the_release_its_version_finds(name: str) -> None:
+    # Pinned installs look releases up by text, without packaging.version.
+    releases = pypi.snapshot().releases(name)
+    assert releases
+    for r in releases:
+        texts = [r.version_text, f" {r.version_text}"]
+        if plain_release(r.version_text) is not None:
+            texts.append(r.version_text + ".0")
+        for text in texts:
+            assert pypi._find(None, name, text) == pypi._find(None, name, Version(text)), text
+    assert pypi._find(None, name, "0.0.0.1") is None
 
 
 def test_an_unknown_snapshot_format_is_refused() -> None:

@@ -15,21 +15,20 @@ from __future__ import annotations
 import enum
 import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
-
-from packaging.version import InvalidVersion, Version
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypeVar
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.pynames import canonicalize_name
-from dockerarch.pyspecifiers import allows, plain_clauses
+from dockerarch.pyspecifiers import allows, parse_version, plain_clauses, plain_release
 from dockerarch.records import record
 
 if TYPE_CHECKING:
     from datetime import date
 
     from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
 
 __all__ = [
     "SNAPSHOT_FORMAT",
@@ -65,6 +64,7 @@ PlatformKey: TypeAlias = tuple[str, tuple[int, int], str]
 WheelTag: TypeAlias = tuple[str, str, PlatformKey]
 
 ANY_PLATFORM: PlatformKey = ("any", (0, 0), "")
+_K = TypeVar("_K")
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _PEP600 = lazy_compile(r"(manylinux|musllinux)_(\d+)_(\d+)_(.+)")
@@ -100,11 +100,16 @@ class FileEntry:
 class Release:
     """What the wheel decision needs to know about one version of a project."""
 
-    version: Version
+    #: As packaging writes it (``2.31.0``, ``1.26.0rc1``); :attr:`version` reads it.
+    version_text: str
     tags: frozenset[WheelTag]
     has_sdist: bool
     requires_python: str | None
     yanked: bool
+
+    @property
+    def version(self) -> Version:
+        return parse_version(self.version_text)
 
     def allows_python(self, python: tuple[int, int]) -> bool:
         """False when ``Requires-Python`` rules out this CPython minor (pip skips the release)."""
@@ -177,6 +182,7 @@ def _file_version(project: str, filename: str) -> tuple[Version, frozenset[Wheel
         parse_sdist_filename,
         parse_wheel_filename,
     )
+    from packaging.version import InvalidVersion, Version
 
     if filename.endswith(".whl"):
         try:
@@ -229,7 +235,7 @@ def releases_from_files(project: str, files: Iterable[FileEntry]) -> list[Releas
                 tags |= wheel_tags
         votes = Counter(entry.requires_python or None for entry, _ in live)
         requires = max(votes, key=lambda value: (votes[value], value or ""))
-        releases.append(Release(version, frozenset(tags), sdist, requires, yanked))
+        releases.append(Release(str(version), frozenset(tags), sdist, requires, yanked))
     releases.sort(key=lambda release: release.version)
     return releases
 
@@ -251,6 +257,7 @@ class Snapshot:
         self._requires: list[str] = meta["requires_python"]
         self._decoded: dict[str, list[Release]] = {}
         self._by_version: dict[str, dict[Version, Release]] = {}
+        self._by_release: dict[str, dict[tuple[int, ...], Release]] = {}
 
     @classmethod
     def load(cls) -> Snapshot:
@@ -283,19 +290,41 @@ class Snapshot:
 
     def release(self, name: str, version: Version) -> Release | None:
         """The release of ``name`` at ``version``; None when either is unknown."""
-        key = canonicalize_name(name)
-        index = self._by_version.get(key)
+        index = self._index(self._by_version, name, lambda r: r.version)
+        return None if index is None else index.get(version)
+
+    def plain_release(self, name: str, release: tuple[int, ...]) -> Release | None:
+        """The release of ``name`` that is the final release ``release`` (``(2, 31)`` for
+        2.31.0: trailing zeros do not count); None when either is unknown.
+
+        Answered from the versions' text, as the snapshot writes them normalized: a final
+        release is digits and dots there, and no other release equals one.
+        """
+        index = self._index(self._by_release, name, lambda r: plain_release(r.version_text))
+        return None if index is None else index.get(release)
+
+    def _index(
+        self,
+        indexes: dict[str, dict[_K, Release]],
+        name: str,
+        key_of: Callable[[Release], _K | None],
+    ) -> dict[_K, Release] | None:
+        """``name``'s releases by ``key_of`` (the first of equal keys; None: left out), made
+        once: each pinned requirement is looked up once per platform and per rule asking,
+        and a scan of a project's releases costs hundreds of comparisons."""
+        project = canonicalize_name(name)
+        index = indexes.get(project)
         if index is None:
-            releases = self.releases(key)
+            releases = self.releases(project)
             if releases is None:
                 return None
-            # Each pinned requirement is looked up once per platform and per rule asking;
-            # a scan of a project's releases costs hundreds of Version comparisons.
             index = {}
-            for release in releases:
-                index.setdefault(release.version, release)
-            self._by_version[key] = index
-        return index.get(version)
+            for r in releases:
+                key = key_of(r)
+                if key is not None:
+                    index.setdefault(key, r)
+            indexes[project] = index
+        return index
 
     def _decode(self, member: bytes) -> list[Release]:
         import json
@@ -308,7 +337,7 @@ class Snapshot:
         tagsets = [frozenset(tags[i] for i in indices) for indices in project["tagsets"]]
         return [
             Release(
-                version=Version(version),
+                version_text=version,
                 tags=tagsets[tagset],
                 has_sdist=bool(flags & 1),
                 requires_python=self._requires[requires] or None,
@@ -330,6 +359,12 @@ def _provider(provider: Provider | None) -> Provider:
 
 def _find(provider: Provider | None, name: str, version: str | Version) -> Release | None:
     source = _provider(provider)
+    if isinstance(source, Snapshot) and isinstance(version, str):
+        numbers = plain_release(version.strip())
+        if numbers is not None:
+            return source.plain_release(name, numbers)
+    from packaging.version import InvalidVersion, Version
+
     releases = source.releases(name)
     if releases is None:
         return None
@@ -490,6 +525,7 @@ def wheel_platforms(
 
 def _as_specifier(spec: SpecifierSet | str | Version) -> SpecifierSet:
     from packaging.specifiers import SpecifierSet
+    from packaging.version import InvalidVersion, Version
 
     if isinstance(spec, SpecifierSet):
         return spec

@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from packaging.version import InvalidVersion, Version
-
 from dockerarch.lazyre import lazy_compile
 from dockerarch.pynames import canonicalize_name
-from dockerarch.pyspecifiers import plain_clauses, written
+from dockerarch.pyspecifiers import parse_version, plain_clauses, written
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, Span
 
@@ -25,6 +23,7 @@ if TYPE_CHECKING:
     from packaging.markers import Marker
     from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
+    from packaging.version import Version
 
 
 @record(slots=True)
@@ -45,7 +44,8 @@ class PyRequirement:
     JSON and Python literals; ``name==version`` for lock files); ``pep508`` says
     whether it is a PEP 508 requirement (else a path, URL or unreadable text).
     ``specifier`` is its version clauses as packaging prints them (``<5,>=4.2``;
-    empty for none), which :func:`dockerarch.pyspecifiers.specifier_set` reads. ``end_line``
+    empty for none), which :func:`dockerarch.pyspecifiers.specifier_set` reads;
+    ``pin_text`` the version they pin, as packaging prints it (:attr:`pin` reads it). ``end_line``
     and ``end_column`` are exclusive, like ruff's end locations. ``section`` is
     the table a project or lock file declares it in (``project.dependencies``,
     ``tool.poetry.group.dev.dependencies``, ``default``); empty for
@@ -55,7 +55,7 @@ class PyRequirement:
     raw: str
     pep508: bool
     name: NormalizedName | None
-    pin: Version | None
+    pin_text: str | None
     specifier: str
     marker: Marker | None
     extras: frozenset[str]
@@ -72,6 +72,11 @@ class PyRequirement:
     hashes: tuple[str, ...] = ()
     constraint: bool = False
     editable: bool = False
+
+    @property
+    def pin(self) -> Version | None:
+        """The pinned version as packaging reads it (its import is paid when asked)."""
+        return None if self.pin_text is None else parse_version(self.pin_text)
 
     @property
     def span(self) -> Span:
@@ -204,7 +209,7 @@ _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", "
 class _Interpretation:
     pep508: bool
     name: NormalizedName | None
-    pin: Version | None
+    pin_text: str | None
     specifier: str
     marker: Marker | None
     extras: frozenset[str]
@@ -250,7 +255,10 @@ def _simple(text: str) -> _Interpretation | None:
             return None
     plain = plain_clauses(clauses or "")
     if plain is not None:
-        pins = {Version(c.version) for c in plain if c.operator == "==" and not c.wildcard}
+        # Version equality holds for plain_clauses' distinct clauses only between equal texts.
+        pins = {
+            ".".join(map(str, c.release)) for c in plain if c.operator == "==" and not c.wildcard
+        }
         pin = pins.pop() if len(pins) == 1 else None
         specifier = written(plain)
     else:
@@ -260,7 +268,7 @@ def _simple(text: str) -> _Interpretation | None:
             parsed = SpecifierSet(clauses or "")
         except InvalidSpecifier:
             return None
-        pin, specifier = exact_pin(parsed), str(parsed)
+        pin, specifier = _text(exact_pin(parsed)), str(parsed)
     name = canonicalize_name(name)
     return _Interpretation(True, name, pin, specifier, None, extras, None, None)
 
@@ -279,12 +287,18 @@ def _pep508(text: str) -> _Interpretation:
         if file_name == name:
             pin = file_version
     return _Interpretation(
-        True, name, pin, str(req.specifier), req.marker, frozenset(req.extras), req.url, None
+        True, name, _text(pin), str(req.specifier), req.marker, frozenset(req.extras), req.url, None
     )
+
+
+def _text(version: Version | None) -> str | None:
+    return None if version is None else str(version)
 
 
 def exact_pin(specifier: SpecifierSet) -> Version | None:
     """The single version ``specifier`` allows by ``==``/``===`` (no wildcards), if any."""
+    from packaging.version import InvalidVersion, Version
+
     pins: set[Version] = set()
     for spec in specifier:
         if spec.operator in ("==", "===") and not spec.version.endswith(".*"):
@@ -319,7 +333,7 @@ def _non_pep508(text: str, error: str) -> _Interpretation:
         egg = _EGG.search(location)
         if egg:
             name = _valid_name(egg.group(1))
-        return _Interpretation(False, name, pin, "", marker, frozenset(), location, None)
+        return _Interpretation(False, name, _text(pin), "", marker, frozenset(), location, None)
     lenient = _LENIENT_NAME.match(text)
     name = _valid_name(lenient.group(1)) if lenient else None
     # ${VAR} references are expanded by pip from the build environment; they
@@ -338,6 +352,7 @@ def _archive_name_version(location: str) -> tuple[NormalizedName | None, Version
     path = unquote(urlsplit(location).path) if is_url(location) else location
     base = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     from packaging.utils import parse_sdist_filename, parse_wheel_filename
+    from packaging.version import InvalidVersion
 
     try:
         if base.endswith(".whl"):
@@ -376,7 +391,7 @@ def make_requirement(
         raw=raw,
         pep508=info.pep508,
         name=info.name,
-        pin=info.pin,
+        pin_text=info.pin_text,
         specifier=info.specifier,
         marker=info.marker,
         extras=info.extras,
