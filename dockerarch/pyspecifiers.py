@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
-#: An operator and a plain release (``==`` and ``!=`` may end in ``.*``).
-_CLAUSE = lazy_compile(r"[ \t]*(==|!=|~=|>=|<=|<|>)[ \t]*(\d+(?:\.\d+)*)(\.\*)?[ \t]*")
+#: An operator and a plain release (``==`` and ``!=`` may end in ``.*``); [0-9], not \d,
+#: as packaging reads ASCII digits only.
+_CLAUSE = lazy_compile(r"[ \t]*(==|!=|~=|>=|<=|<|>)[ \t]*([0-9]+(?:\.[0-9]+)*)(\.\*)?[ \t]*")
 
 
 @record(slots=True)
@@ -110,7 +111,7 @@ def _padded(release: tuple[int, ...], width: int) -> tuple[int, ...]:
     return release + (0,) * max(0, width - len(release))
 
 
-_RELEASE = lazy_compile(r"\d+(?:\.\d+)*")
+_RELEASE = lazy_compile(r"[0-9]+(?:\.[0-9]+)*")
 
 
 def plain_release(text: str) -> tuple[int, ...] | None:

@@ -94,7 +94,7 @@ _PLAIN_VERSIONS = st.sampled_from(
     [
         *("3", "3.8", "3.12", "3.12.0", "3.7.1", "4", "2.7", "03.8", "3.08", "0", "3.0.0.0"),
         *("3.*", "3.1.*", "3.12.*", "2.*", "3.12.1.*", "3.0.*", "3.10", "3.9.18", "3.13.0"),
-        *("1!3.8", "3.8rc1", "3.8.post1", "3.8+x"),
+        *("1!3.8", "3.8rc1", "3.8.post1", "3.8+x", "\u0663.\u0668"),  # the last: Arabic-Indic
     ]
 )
 
@@ -132,5 +132,5 @@ def test_plain_specifiers_read_and_decide_as_packaging_does(
 def test_common_requires_python_values_take_the_plain_reading() -> None:
     for text in [">=3.8", ">=3.7, <4", "!=3.0.*,!=3.1.*,>=2.7", "~=3.6", "==2.31.0", ""]:
         assert pyspecifiers.plain_clauses(text) is not None, text
-    for text in [">=3.8rc1", "===3.8", ">=3.*", "~=3", "==1.0,==1.0.0", ">=3.8,"]:
+    for text in [">=3.8rc1", "===3.8", ">=3.*", "~=3", "==1.0,==1.0.0", ">=3.8,", ">=\u0663"]:
         assert pyspecifiers.plain_clauses(text) is None, text

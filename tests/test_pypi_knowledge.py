@@ -213,6 +213,7 @@ def test_a_pin_finds_by_its_text_the_release_its_version_finds(name: str) -> Non
         for text in texts:
             assert pypi._find(None, name, text) == pypi._find(None, name, Version(text)), text
     assert pypi._find(None, name, "0.0.0.1") is None
+    assert pypi._find(None, name, "\u0661") is None  # not a version to packaging either
 
 
 def test_an_unknown_snapshot_format_is_refused() -> None:
