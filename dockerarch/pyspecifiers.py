@@ -29,6 +29,8 @@ _CLAUSE = lazy_compile(r"[ \t]*(==|!=|~=|>=|<=|<|>)[ \t]*([0-9]+(?:\.[0-9]+)*)(\
 
 @record(slots=True)
 class Clause:
+    """One clause: an operator on a plain release (``>=3.8``, ``!=3.0.*``)."""
+
     operator: str
     #: As written, ``.*`` included: what packaging prints.
     version: str
