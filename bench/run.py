@@ -6,9 +6,10 @@ turn, so that a neighbour's load on a shared machine falls on all of them
 alike; reported are the median time with files per second, the ratios
 dockerarch/hadolint and dockerarch/tally (the median of each round's ratio;
 above 1: dockerarch is faster), peak RSS, and the wall time for one small
-file (what a pre-commit hook feels). dockerarch is timed twice: cold (--no-cache, every file
-analysed: the number to compare) and from its result cache (unchanged files,
-as in repeated hook runs). Then dockerarch alone on one 0.8 MB and one 8 MB
+file (what a pre-commit hook feels; at least 21 rounds, as they are cheap).
+dockerarch is timed twice: cold (--no-cache, every file analysed: the number
+to compare) and from its result cache (unchanged files, as in repeated hook
+runs). Then dockerarch alone on one 0.8 MB and one 8 MB
 file, to see whether time grows linearly with size.
 
     python bench/run.py [--corpus DIR] [--repeat 5] [--no-size]
@@ -227,6 +228,11 @@ def whole_set(files: list[Path], repeat: int, tools: Sequence[Tool]) -> None:
                 print(f"  throughput {ours}/{peer}: {ratio}")
 
 
+#: Rounds of the one-small-file runs at least: a round takes about half a second, and on a
+#: shared machine five samples of a 70 ms process gave medians 50% apart within an hour.
+SMALL_ROUNDS = 21
+
+
 def single_file(tmp: Path, repeat: int, tools: Sequence[Tool]) -> None:
     small = tmp / "small.Dockerfile"
     small.write_text(SMALL, encoding="utf-8")
@@ -305,7 +311,7 @@ def main() -> None:
         # measure_rounds() runs each command once before timing: that run fills the cache.
         tools = (*TOOLS, with_warm_cache(tmp / "cache"))
         whole_set(files, args.repeat, tools)
-        single_file(tmp, args.repeat, tools)
+        single_file(tmp, max(args.repeat, SMALL_ROUNDS), tools)
         if not args.no_size:
             by_size(files, tmp, max(1, args.repeat // 2))
 
