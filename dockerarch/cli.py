@@ -16,9 +16,12 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
 
 from dockerarch import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Knowledge modules whose offline snapshot date ``--version`` reports.
 SNAPSHOTS = ("images", "pypi", "npm")

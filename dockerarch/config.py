@@ -19,7 +19,6 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from dockerarch.diagnostics import Severity
 from dockerarch.discover import GlobSet
@@ -28,6 +27,10 @@ from dockerarch.fileio import FileError, read_source
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import DEFAULT_PLATFORMS, Platform, normalize_arch
 from dockerarch.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAMES = (".dockerarch.toml", "pyproject.toml", "setup.cfg")
 KEYS = (

@@ -11,10 +11,8 @@ import gc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from functools import cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dockerarch.diagnostics import Diagnostic, ExternalLocation, Fix, Severity
 from dockerarch.lazyre import lazy_compile
@@ -22,7 +20,10 @@ from dockerarch.platforms import DEFAULT_PLATFORMS, Platform
 from dockerarch.records import field, record, replace
 from dockerarch.syntax.positions import Span
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockerarch.model import Model, PlatformView
     from dockerarch.syntax import Dockerfile, Instruction
 
@@ -382,17 +383,21 @@ def check_text(
         return Result(path, tree, finish(tree, found, settings, active), ctx.notes, ctx.warnings)
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
+def paused_gc() -> _PausedGC:
     """No cyclic garbage collection inside: a check allocates many objects that live
     until it ends (nodes, words, spans, scripts) and few cycles, so collections
     during it would rescan them again and again. Its cycles are collected after."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
+    return _PausedGC()
+
+
+class _PausedGC:
+    # A class, not contextlib.contextmanager: a one-file check imports no contextlib.
+    def __enter__(self) -> None:
+        self.paused = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_: object) -> None:
+        if self.paused:
             gc.enable()
 
 

@@ -9,7 +9,6 @@ result unknown, so no rule reasons from a guess.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
@@ -37,8 +36,10 @@ def references(word: str, escape: str = "\\") -> list[str]:
     if "$" not in word:
         return []
     recorder = _Recorder()
-    with contextlib.suppress(Unknown):
+    try:
         _Expander(word, recorder, escape).run()
+    except Unknown:
+        pass
     return recorder.seen
 
 

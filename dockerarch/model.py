@@ -21,7 +21,6 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from dockerarch.expand import Env, expand
 from dockerarch.lazyre import lazy_compile
@@ -29,6 +28,7 @@ from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import field, record
 from dockerarch.syntax import Dockerfile, Flag, Instruction, KeyValue, Word
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockerarch.shell.model import Script
 

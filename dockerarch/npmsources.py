@@ -11,12 +11,15 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.pysources.files import ContextError, read_text_in_root
 from dockerarch.records import field, record, replace
 from dockerarch.syntax.positions import LineIndex, Position
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "LOCKFILE_NAMES",
@@ -253,7 +256,7 @@ def _build_command(
 # ---------------------------------------------------------------------------------------------
 
 
-class _PosDict(dict[str, Any]):
+class _PosDict(dict[str, "Any"]):  # a string: typing is imported for type checkers only
     """A JSON object that remembers the offset of each key's opening quote."""
 
     offsets: dict[str, int]

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TextIO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 #: Fewer files than this finish before a bar would be worth seeing.
 MIN_TOTAL = 5

@@ -8,10 +8,9 @@ tests/test_packaging_equivalence.py holds the two equal.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from dockerarch.lazyre import lazy_compile
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
@@ -20,4 +19,5 @@ _SEPARATORS = lazy_compile(r"[-_.]+")
 
 def canonicalize_name(name: str) -> NormalizedName:
     """``name`` lower-cased with each run of ``-``, ``_`` and ``.`` made one ``-``."""
-    return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())
+    # NormalizedName is a NewType of str (typing.cast would import typing).
+    return _SEPARATORS.sub("-", name).lower()  # type: ignore[return-value]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from dockerarch.engine import Context
 from dockerarch.model import Stage
@@ -27,6 +26,10 @@ from dockerarch.records import field, record
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _PROJECT_NAMES = frozenset({"pyproject.toml", "setup.py", "setup.cfg"})
 # The readers of requirements, project and lock files are imported where a site has such a

@@ -13,11 +13,11 @@ another 3%, is imported when a Version is needed, not to find a pinned release.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version

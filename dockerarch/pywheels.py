@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dockerarch.engine import Context
 from dockerarch.knowledge import pypi
@@ -21,6 +20,7 @@ from dockerarch.pyspecifiers import parse_version, specifier_set
 from dockerarch.records import record
 from dockerarch.stageenv import StageEnv, stage_env
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from packaging.version import Version
 

@@ -33,17 +33,18 @@ import sys
 from collections.abc import Callable
 from operator import attrgetter
 from types import CodeType, FunctionType
-from typing import Any, TypeVar, overload
 
-if sys.version_info >= (3, 11):
-    from typing import dataclass_transform
-else:  # Read by type checkers only, which check as Python 3.11 (setup.cfg).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar, dataclass_transform, overload
 
-    def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
+    T = TypeVar("T")
+else:
+    # Importing typing is 5% of checking one small file; this decorator only tells type
+    # checkers something.
+    def dataclass_transform(**_):
         return lambda fn: fn
 
-
-T = TypeVar("T")
 
 #: Build real dataclasses, frozen where declared (the test suite sets it).
 FROZEN = os.environ.get("DOCKERARCH_FROZEN") == "1"
@@ -103,14 +104,15 @@ def field(
     return Field(default, default_factory, init, repr, compare, hash)
 
 
-@overload
-def record(cls: type[T], /) -> type[T]: ...
+if TYPE_CHECKING:
 
+    @overload
+    def record(cls: type[T], /) -> type[T]: ...
 
-@overload
-def record(
-    *, slots: bool = False, order: bool = False, frozen: bool = True
-) -> Callable[[type[T]], type[T]]: ...
+    @overload
+    def record(
+        *, slots: bool = False, order: bool = False, frozen: bool = True
+    ) -> Callable[[type[T]], type[T]]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))

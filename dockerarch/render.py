@@ -35,8 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import tree_sitter as ts
-
 from dockerarch.expand import expand, references
 from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Model, PlatformView, Stage, build_model
@@ -48,6 +46,10 @@ from dockerarch.shell.model import ARCHES, ProbeKind
 from dockerarch.shell.parse import bash_parser
 from dockerarch.shell.words import Source, encode
 from dockerarch.syntax import Comment, Directive, Dockerfile, Instruction, SourceMap, Span, parse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import tree_sitter as ts
 
 __all__ = ["RenderError", "equivalent", "normalized", "render", "stage_regions"]
 

@@ -31,7 +31,6 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dockerarch import __version__
 from dockerarch.diagnostics import (
@@ -46,7 +45,10 @@ from dockerarch.diagnostics import (
 from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockerarch.engine import Context, Result, Rule, Settings
     from dockerarch.syntax.nodes import Dockerfile
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from dockerarch.diagnostics import Diagnostic, Severity
 from dockerarch.engine import Context, rule
@@ -12,6 +11,7 @@ from dockerarch.lazyre import lazy_compile
 from dockerarch.shell.model import Command, Word
 from dockerarch.syntax import Instruction
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockerarch_rules.download_scan import DownloadScan
 

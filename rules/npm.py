@@ -5,7 +5,6 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
@@ -16,6 +15,7 @@ from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockerarch.knowledge.npm import AddonAnswer, NpmKnowledgeProvider, PackageRecord
     from dockerarch.npmsources import NpmCommand, NpmDependency

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dockerarch_rules.build_deps import fixed_by_build_deps
 
@@ -14,6 +13,7 @@ from dockerarch.knowledge import builddeps
 from dockerarch.records import record
 from dockerarch.syntax import Span
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from packaging.version import Version
 

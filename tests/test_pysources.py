@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from dockerarch.pysources import (
+    Arg,
     IndexOptions,
     PyRequirement,
     RequirementsResult,
@@ -835,8 +836,8 @@ def test_pip_install_command_line() -> None:
     )
     start, parsed = pip_install_args(words) or (None, None)
     assert start == 2 and parsed is not None
-    assert parsed.requirements == [("numpy==1.18.5", 5, 0), ("scipy>=1.5", 6, 0)]
-    assert parsed.requirement_files == [("requirements.txt", 4, 0)]
+    assert parsed.requirements == [Arg("numpy==1.18.5", 5, 0), Arg("scipy>=1.5", 6, 0)]
+    assert parsed.requirement_files == [Arg("requirements.txt", 4, 0)]
     assert parsed.no_binary == {":all:"} and parsed.only_binary == set()
     assert parsed.index_url == "https://x"
     assert parsed.allowed_formats("numpy") == {"source"}
@@ -883,8 +884,14 @@ def test_pip_install_command_line() -> None:
             [],
             {"pre": True, "prefer_binary": True, "no_deps": True},
         ),
-        ("pip install -e . -e ./sub", 2, [], [], {"editables": [(".", 3, 0), ("./sub", 5, 0)]}),
-        ("pip install -c c.txt x", 2, ["x"], [], {"constraint_files": [("c.txt", 3, 0)]}),
+        (
+            "pip install -e . -e ./sub",
+            2,
+            [],
+            [],
+            {"editables": [Arg(".", 3, 0), Arg("./sub", 5, 0)]},
+        ),
+        ("pip install -c c.txt x", 2, ["x"], [], {"constraint_files": [Arg("c.txt", 3, 0)]}),
         (
             "uv pip install --system -r requirements.txt torch --index-url https://dl/cpu",
             3,

@@ -72,16 +72,24 @@ NOT_FOR_A_PINNED_PIP_INSTALL = (
     "packaging",
     # The parser cache's lock and per-thread parsers come from _thread.
     "threading",
+    # Type hints are for type checkers: the names a module annotates with are imported
+    # under TYPE_CHECKING (typing was 5% of a one-file check), and try/except stands for
+    # contextlib.suppress. importlib.util would bring contextlib back (shell.parse._binding).
+    "typing",
+    "contextlib",
+    "importlib.util",
 )
 
 
 def _loaded(project: Path, *args: str) -> set[str]:
-    """The modules loaded after ``dockerarch check ARGS`` in a fresh interpreter."""
+    """The modules ``dockerarch check ARGS`` loads in a fresh interpreter; not those the
+    interpreter's start loaded (an editable install's finder imports importlib.util)."""
     script = (
         "import sys\n"
+        "before = set(sys.modules)\n"
         "from dockerarch import cli\n"
         f"cli.main(['check', '--isolated', '--exit-zero', *{list(args)!r}])\n"
-        "print(' '.join(sorted(sys.modules)))\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script], cwd=project, capture_output=True, text=True, check=True
@@ -110,10 +118,11 @@ def test_a_pinned_pip_install_imports_no_readers_it_does_not_use(project: Path) 
     assert "dockerarch.pysites" in loaded  # the pip install was read
     assert "dockerarch_rules.downloads" in loaded
     assert _imported(loaded, NOT_FOR_A_PINNED_PIP_INSTALL) == []
-    # The bash grammar is loaded without its package's __init__, which imports
-    # importlib.resources for highlight queries we never read.
-    assert "tree_sitter_bash._binding" in loaded
+    # The bash grammar and tree-sitter are loaded without their packages' __init__, which
+    # import importlib.resources for highlight queries we never read, and typing.
+    assert {"tree_sitter_bash._binding", "tree_sitter._binding"} <= loaded
     assert "tree_sitter_bash" not in loaded
+    assert "tree_sitter" not in loaded
 
 
 def test_a_download_imports_the_download_scan(tmp_path: Path) -> None:
@@ -149,23 +158,48 @@ def test_knowledge_files_read_through_importlib_resources_when_not_on_disk(
     assert data.read_text("vendor_images.tsv") == direct.decode("utf-8")
 
 
-def test_the_bash_grammar_is_the_one_tree_sitter_bash_gives() -> None:
+def test_the_bindings_are_the_ones_the_packages_give() -> None:
     import tree_sitter as ts
     import tree_sitter_bash
 
     from dockerarch.shell import parse
 
-    assert ts.Language(parse._bash_binding().language()) == ts.Language(tree_sitter_bash.language())
+    runtime = parse._binding("tree_sitter")
+    assert runtime.Parser is ts.Parser
+    assert runtime.__spec__.name == "tree_sitter._binding"
+    bash = parse._binding("tree_sitter_bash")
+    assert ts.Language(bash.language()) == ts.Language(tree_sitter_bash.language())
+    assert isinstance(parse.bash_parser(), ts.Parser)
 
 
-def test_the_bash_grammar_falls_back_to_the_plain_import(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
+def test_the_bindings_load_in_a_fresh_interpreter_before_their_packages() -> None:
+    script = (
+        "import sys\n"
+        "from dockerarch.shell import parse\n"
+        "tree = parse.bash_parser().parse(b'echo hi')\n"
+        "assert 'tree_sitter' not in sys.modules\n"
+        "import tree_sitter, tree_sitter_bash\n"
+        "assert isinstance(tree, tree_sitter.Tree)\n"
+        "assert tree_sitter.Parser is parse._binding('tree_sitter').Parser\n"
+        "print(tree.root_node.type)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["program"]
 
+
+def test_a_binding_that_is_not_an_extension_module_is_imported_plainly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from dockerarch.shell import parse
 
-    loaded = parse._bash_binding()
-    monkeypatch.delitem(sys.modules, "tree_sitter_bash._binding")
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    again = parse._bash_binding()
-    assert again.language() is not None
-    assert again.__file__ == loaded.__file__
+    package = tmp_path / "fake_grammar"
+    package.mkdir()
+    (package / "__init__.py").write_text("INIT_RAN = True\n")
+    (package / "_binding.py").write_text("def language():\n    return 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("fake_grammar", "fake_grammar._binding"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    binding = parse._binding("fake_grammar")
+    assert binding.language() == 42
+    assert sys.modules["fake_grammar"].INIT_RAN

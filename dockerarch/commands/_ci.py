@@ -13,11 +13,11 @@ import os
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dockerarch.commands._common import STDIN, Problems
 from dockerarch.records import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockerarch.discover import Excluded
     from dockerarch.engine import Settings

@@ -10,11 +10,13 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from dockerarch.records import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from dockerarch.config import FileConfig, Overrides, Resolver
     from dockerarch.engine import Settings
 

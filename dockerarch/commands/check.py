@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
 
 from dockerarch.commands._common import (
     Input,
@@ -21,7 +19,10 @@ from dockerarch.commands._common import (
 )
 from dockerarch.records import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from dockerarch.engine import Result, Rule, Settings
     from dockerarch.report import FileReport
     from dockerarch.resultcache import CachedResult, ResultCache
@@ -178,8 +179,10 @@ def _cache(directory: Path | None) -> ResultCache | None:
     if found is None:
         found = _caches[directory] = ResultCache(directory)
         # Without a writable directory the run goes on uncached.
-        with contextlib.suppress(OSError):
+        try:
             found.prepare()
+        except OSError:
+            pass
     return found
 
 

@@ -17,11 +17,14 @@ import re
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from functools import cache, lru_cache
-from typing import Any, Literal
 
 from dockerarch.knowledge import curated
 from dockerarch.pynames import canonicalize_name
 from dockerarch.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal, TypeAlias
 
 __all__ = [
     "BuildNeeds",
@@ -34,7 +37,8 @@ __all__ = [
     "toolchain_for",
 ]
 
-Ecosystem = Literal["pypi", "npm", "gem"]
+# A string, so that typing is imported by type checkers only.
+Ecosystem: TypeAlias = 'Literal["pypi", "npm", "gem"]'
 
 
 @record

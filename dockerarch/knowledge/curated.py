@@ -10,9 +10,12 @@ parsed value next to it as ``<name>.json``, which the C json parser reads in
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from dockerarch.knowledge import data
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The curated files, by the name both forms share.
 NAMES = ("builddeps", "distros", "npm_curated")

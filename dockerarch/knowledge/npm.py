@@ -17,12 +17,15 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, cached_property, lru_cache
-from typing import Any, Protocol
 
 from dockerarch.knowledge import curated, data
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
 __all__ = [
     "KIND_BUNDLED",
@@ -517,10 +520,12 @@ class PackageRecord:
     notes: tuple[Note, ...] = ()
 
 
-class NpmKnowledgeProvider(Protocol):
-    """Where package records come from: the shipped snapshot or the live registry."""
+if TYPE_CHECKING:
+    # For type checkers only (typing.Protocol would import typing, 5% of a one-file check).
+    class NpmKnowledgeProvider(Protocol):
+        """Where package records come from: the shipped snapshot or the live registry."""
 
-    def package(self, name: str) -> PackageRecord | None: ...
+        def package(self, name: str) -> PackageRecord | None: ...
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import enum
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypeVar
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
@@ -24,8 +23,10 @@ from dockerarch.pynames import canonicalize_name
 from dockerarch.pyspecifiers import allows, parse_version, plain_clauses, plain_release
 from dockerarch.records import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import date
+    from typing import Literal, Protocol, TypeAlias, TypeVar
 
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
@@ -57,14 +58,14 @@ __all__ = [
 SNAPSHOT_FORMAT = 2
 SNAPSHOT_RESOURCE = "pypi_wheels.bin"
 
-Libc: TypeAlias = Literal["glibc", "musl"]
+# A string, so that typing is imported by type checkers only.
+Libc: TypeAlias = 'Literal["glibc", "musl"]'
 # ("glibc", (2, 17), "amd64"), ("musl", (1, 1), "arm64"), ("linux", (0, 0), "amd64") for the
 # bare linux_<arch> tag every Linux pip accepts, ("any", (0, 0), "") for pure wheels.
 PlatformKey: TypeAlias = tuple[str, tuple[int, int], str]
 WheelTag: TypeAlias = tuple[str, str, PlatformKey]
 
 ANY_PLATFORM: PlatformKey = ("any", (0, 0), "")
-_K = TypeVar("_K")
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _PEP600 = lazy_compile(r"(manylinux|musllinux)_(\d+)_(\d+)_(.+)")
@@ -127,12 +128,17 @@ class Release:
         return self.has_sdist or bool(self.tags)
 
 
-class Provider(Protocol):
-    """A source of release data: the shipped snapshot, a live index, a test double."""
+if TYPE_CHECKING:
+    _K = TypeVar("_K")
 
-    def releases(self, name: str) -> Sequence[Release] | None:
-        """Releases of ``name`` oldest first, or None when the project is unknown."""
-        ...
+    # For type checkers only (typing.Protocol would import typing, 5% of a one-file check):
+    # at run time, anything with this method is a provider.
+    class Provider(Protocol):
+        """A source of release data: the shipped snapshot, a live index, a test double."""
+
+        def releases(self, name: str) -> Sequence[Release] | None:
+            """Releases of ``name`` oldest first, or None when the project is unknown."""
+            ...
 
 
 # Few distinct values (">=3.8" ...) shared by thousands of releases.

@@ -8,8 +8,8 @@ position locator, and ``setup.py`` with libcst.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockerarch.pysources.model import (
         IndexOptions,

@@ -10,13 +10,15 @@ on anything unexpected they stop and keep what they found.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from typing import Any
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.syntax.positions import Span
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -309,6 +311,8 @@ class _Json(_Scanner):
 def locate_json(text: str) -> Located:
     """Spans in a JSON document (call only after json accepted ``text``)."""
     scanner = _Json(text)
-    with contextlib.suppress(_Stop, IndexError, ValueError):
+    try:
         scanner.value(())
+    except (_Stop, IndexError, ValueError):
+        pass
     return scanner.out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import Requirement
@@ -24,6 +23,10 @@ from dockerarch.pysources.model import PyRequirement
 from dockerarch.pysources.poetry import poetry_requirement
 from dockerarch.pyspecifiers import specifier_set
 from dockerarch.records import record, replace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record

@@ -10,7 +10,6 @@ can rewrite the text.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from dockerarch.lazyre import lazy_compile
@@ -19,6 +18,7 @@ from dockerarch.pyspecifiers import parse_version, plain_clauses, written
 from dockerarch.records import field, record
 from dockerarch.syntax.positions import LineIndex, Span
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from packaging.markers import Marker
     from packaging.specifiers import SpecifierSet

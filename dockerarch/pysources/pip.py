@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.pysources.model import IndexOptions
@@ -11,7 +10,8 @@ from dockerarch.pysources.optscan import POSITIONAL, UNKNOWN, OptionTable, scan,
 from dockerarch.records import field, record
 
 
-class Arg(NamedTuple):
+@record(slots=True)
+class Arg:
     """An argument value: its text, the index of the word holding it, its offset in that word."""
 
     text: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.pysources.files import ContextError, display, lexical, read_text_in_root
@@ -22,7 +21,10 @@ from dockerarch.pysources.poetry import pipenv_requirement, poetry_requirement
 from dockerarch.pysources.reqfile import is_requirements_name, read_requirements_file
 from dockerarch.syntax.positions import LineIndex, Span
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockerarch.pysources.setuppy import Literal
 
 _TOML_ERROR_AT = lazy_compile(r"line (\d+), column (\d+)")

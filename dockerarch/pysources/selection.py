@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.pynames import canonicalize_name
 from dockerarch.pysources.model import PyRequirement, RequirementsResult, is_url
 from dockerarch.pysources.optscan import POSITIONAL, OptionTable, scan, table
 from dockerarch.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # The path ends in a non-space so that the optional spaces before ``[extras]``
 # cannot be shared with it: a lazy path then \s* backtracks quadratically on

@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-import tree_sitter as ts
-
 from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record
 from dockerarch.shell.model import ARCHES, ProbeKind
 from dockerarch.shell.words import Source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import tree_sitter as ts
 
 
 def _table(rows: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import tree_sitter as ts
-
 from dockerarch.records import record
 from dockerarch.shell.arch import (
     FALSE,
@@ -37,6 +35,10 @@ from dockerarch.shell.words import (
     literal_value,
     static_value,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import tree_sitter as ts
 
 NodeKey = tuple[int, int, int]
 

@@ -6,11 +6,8 @@ import _thread
 import gc
 import importlib
 import importlib.machinery
-import importlib.util
 import sys
 from types import ModuleType
-
-import tree_sitter as ts
 
 from dockerarch.records import record
 from dockerarch.shell.arch import EMPTY, Pred, Sym, probe_kind
@@ -37,6 +34,12 @@ from dockerarch.shell.words import (
 )
 from dockerarch.syntax.positions import SourceMap, Span
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import tree_sitter as ts
+
 #: A Parser is not safe to share between threads: one per thread, by thread id (a thread
 #: that gets a finished one's id takes over its parser). _thread rather than threading,
 #: whose import is 1.6% of a one-file run.
@@ -48,24 +51,32 @@ _NO_SUBSTITUTION = frozenset(
 )
 
 
-def _bash_binding() -> ModuleType:
-    """tree_sitter_bash's compiled grammar, loaded without running the package's __init__.
+def _binding(package: str) -> ModuleType:
+    """``package._binding``, the compiled part of ``tree_sitter`` or ``tree_sitter_bash``,
+    loaded without running the package's ``__init__``.
 
-    That __init__ imports importlib.resources (~6 ms of a one-file run) for highlight
-    queries we never read. The binding is found and loaded by the standard import
-    machinery, and registered under its own name so a later ``import tree_sitter_bash``
-    reuses it; any other layout falls back to the plain import.
+    tree_sitter_bash's imports importlib.resources (~6 ms of a one-file run) for highlight
+    queries we never read; tree_sitter's imports typing (5%) for one Protocol. The binding is
+    found and loaded by the standard import machinery, and registered under its own name,
+    so a later ``import tree_sitter`` or ``import tree_sitter_bash`` reuses it; any other
+    layout (a package not on a path entry, a binding that is not an extension module)
+    falls back to the plain import.
     """
-    name = "tree_sitter_bash._binding"
+    name = f"{package}._binding"
     loaded = sys.modules.get(name)
     if loaded is not None:
         return loaded
-    package = importlib.util.find_spec("tree_sitter_bash")
-    locations = package.submodule_search_locations if package is not None else None
+    found = importlib.machinery.PathFinder.find_spec(package)
+    locations = found.submodule_search_locations if found is not None else None
     spec = importlib.machinery.PathFinder.find_spec(name, locations) if locations else None
     if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
         return importlib.import_module(name)
-    module = importlib.util.module_from_spec(spec)
+    module = spec.loader.create_module(spec)
+    # What importlib.util.module_from_spec sets on an extension module; importing
+    # importlib.util (with contextlib) would cost a one-file check 1.5%.
+    module.__spec__ = spec
+    module.__loader__ = spec.loader
+    module.__package__ = package
     spec.loader.exec_module(module)
     sys.modules[name] = module
     return module
@@ -75,7 +86,9 @@ def bash_parser() -> ts.Parser:
     ident = _thread.get_ident()
     parser = _PARSERS.get(ident)
     if parser is None:
-        parser = _PARSERS[ident] = ts.Parser(ts.Language(_bash_binding().language()))
+        runtime = _binding("tree_sitter")
+        grammar = runtime.Language(_binding("tree_sitter_bash").language())
+        parser = _PARSERS[ident] = runtime.Parser(grammar)
     return parser
 
 
@@ -146,7 +159,7 @@ class _Block:
     ctx: _Ctx
 
 
-_Task = _Block | tuple[ts.Node, _Ctx]
+_Task: TypeAlias = "_Block | tuple[ts.Node, _Ctx]"
 
 
 class _Walker:

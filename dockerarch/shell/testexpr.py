@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-import tree_sitter as ts
 
 from dockerarch.shell.arch import NEUTRAL, Pred, Sym, is_archy, match, pattern_is_archy, unknown
 from dockerarch.shell.model import ARCHES, ProbeKind
 from dockerarch.shell.words import atoms, glob_regex
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import tree_sitter as ts
+
     from dockerarch.shell.evaluate import Evaluator
 
 # A test token: (operator text, None) or (None, operand node).
-Token = tuple[str | None, ts.Node | None]
+Token: TypeAlias = "tuple[str | None, ts.Node | None]"
 
 TEST_BINARY = frozenset(
     {"=", "==", "!=", "=~", "<", ">", "-eq", "-ne", "-lt", "-le", "-gt", "-ge", "-nt", "-ot", "-ef"}

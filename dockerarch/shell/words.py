@@ -7,11 +7,15 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from enum import IntEnum
 
-import tree_sitter as ts
-
 from dockerarch.lazyre import lazy_compile
 from dockerarch.shell.model import Word
 from dockerarch.syntax.positions import SourceMap, Span
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import tree_sitter as ts
 
 EXPANSION_TYPES = frozenset(
     {
@@ -170,7 +174,7 @@ class Kind(IntEnum):
 
 
 # (kind, start, end, node): a literal stretch or one expansion, in str offsets.
-Atom = tuple[Kind, int, int, ts.Node | None]
+Atom: TypeAlias = "tuple[Kind, int, int, ts.Node | None]"
 
 
 def atoms(src: Source, node: ts.Node) -> list[Atom]:

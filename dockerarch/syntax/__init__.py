@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from dockerarch.syntax.nodes import (
     Blank,
     Comment,
@@ -17,7 +15,10 @@ from dockerarch.syntax.nodes import (
 )
 from dockerarch.syntax.positions import LineIndex, Position, SourceMap, Span
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockerarch.syntax.parser import KNOWN_INSTRUCTIONS, parse
 
 
