@@ -14,7 +14,7 @@ import pytest
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Settings, check_text, rule_by_code
 from dockerarch.report import FileReport, Options, render, summary
-from dockerarch.report.text import caret_line, render_statistics
+from dockerarch.report.text import caret_line, char_width, render_statistics
 from dockerarch.syntax import Span, parse
 
 FINDING = "FROM --platform=linux/amd64 alpine AS app\n"
@@ -68,6 +68,19 @@ def test_carets_after_non_ascii_text(tmp_path: Path) -> None:
     # Terminal cells: the combining accent takes none, each CJK character two,
     # the tab the four spaces it is shown as.
     assert out[3] == "  | " + " " * (10 + 4 + 4 + 4 + 31) + "^^^^^^ DA101"
+
+
+def test_char_width_of_ascii_is_what_unicodedata_says() -> None:
+    import unicodedata
+
+    for ch in map(chr, range(0x20, 0x7F)):
+        assert unicodedata.combining(ch) == 0
+        assert unicodedata.category(ch) not in ("Mn", "Me", "Cf")
+        assert unicodedata.east_asian_width(ch) not in ("W", "F")
+        assert char_width(ch) == 1
+    assert char_width("\u0301") == 0  # combining acute accent
+    assert char_width("\u200b") == 0  # zero width space (Cf)
+    assert char_width("日") == 2
 
 
 def test_caret_line_widths() -> None:

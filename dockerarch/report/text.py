@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -44,6 +43,11 @@ def char_width(ch: str) -> int:
     """Terminal columns ``ch`` takes: 0 for combining marks, 2 for wide East Asian."""
     if ch == "\t":
         return len(_TAB)
+    if " " <= ch <= "~":
+        return 1
+    # Loaded for text beyond ASCII only: most reports have none.
+    import unicodedata
+
     if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
         return 0
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
