@@ -118,7 +118,9 @@ def arch_in_paths(text: str, start: int, *, copied: bool = False) -> Iterator[Ar
 
 def word_hits(word: ShellWord) -> Iterator[ArchInPath]:
     """Arch names in the literal (not expanded) parts of a shell word's paths."""
-    if "://" in word.text:
+    # A piece is a stretch of the word's text, so one naming an arch has "64" in it there too
+    # (arch_in_paths' own first test); most words have not.
+    if "64" not in word.text or "://" in word.text:
         return
     for piece, span in word.literal_pieces:
         yield from arch_in_paths(piece, span.start)

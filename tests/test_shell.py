@@ -815,10 +815,12 @@ def test_property_gappy_map(chunks: list[str]) -> None:
     for span in _all_spans(script):
         assert lo <= span.start <= span.end <= hi
     # Every word's literal pieces are stretches of the source (rules skip a RUN whose source
-    # cannot hold what they look for in pieces).
+    # cannot hold what they look for in pieces), and of the word's text (paths.word_hits
+    # skips a word whose text cannot).
     for w in _all_words(script):
         for piece, span in w.literal_pieces:
             assert source[span.start : span.end] == piece
+            assert piece in w.text
 
 
 @settings(max_examples=200, deadline=None)
