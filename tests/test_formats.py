@@ -14,7 +14,7 @@ import pytest
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Settings, check_text, rule_by_code
 from dockerarch.report import FileReport, Options, render, summary
-from dockerarch.report.text import caret_line, char_width, render_statistics
+from dockerarch.report.text import _CONTROLS, caret_line, char_width, clean, render_statistics
 from dockerarch.syntax import Span, parse
 
 FINDING = "FROM --platform=linux/amd64 alpine AS app\n"
@@ -68,6 +68,13 @@ def test_carets_after_non_ascii_text(tmp_path: Path) -> None:
     # Terminal cells: the combining accent takes none, each CJK character two,
     # the tab the four spaces it is shown as.
     assert out[3] == "  | " + " " * (10 + 4 + 4 + 4 + 31) + "^^^^^^ DA101"
+
+
+def test_clean_shows_every_control_character_and_nothing_else() -> None:
+    assert all(not chr(c).isprintable() for c in _CONTROLS)
+    assert clean("FROM x\x1b[31m\x7f\x85\t") == "FROM x\u241b[31m\u2421\ufffd\u2409"
+    assert clean("plain 日本 é") == "plain 日本 é"
+    assert clean("line\u2028sep") == "line\u2028sep"  # unprintable, but not a control
 
 
 def test_char_width_of_ascii_is_what_unicodedata_says() -> None:
