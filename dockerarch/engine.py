@@ -210,6 +210,8 @@ def _scan_entry_points(group: str) -> list[str] | None:
                 return None  # a zip file
             continue
         for child in children:
+            if child[-5:].lower() != "-info":
+                continue  # most entries (a site-packages lists hundreds): no splitext for them
             stem, ext = os.path.splitext(child)
             if ext.lower() not in (".dist-info", ".egg-info"):
                 if child.lower() == "egg-info":
