@@ -97,21 +97,33 @@ def install_wheel(tmp: Path) -> list[str] | None:
     wheel = next(wheels.glob("dockerarch-*.whl"))
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q"]
     subprocess.run([*install, "--target", target, str(wheel)], check=True)
-    # pip's console script (a file: ``python -c`` would put the working directory, maybe
-    # this checkout, first on the path).
+    # pip's console script for the wheel's entry point (a file: ``python -c`` would put the
+    # working directory, maybe this checkout, first on the path).
+    module, function = _console_entry_point(next(Path(target).glob("dockerarch-*.dist-info")))
     script = env / "bin" / "dockerarch"
-    script.write_text(f"#!{python}\n{_CONSOLE_SCRIPT}")
+    script.write_text(f"#!{python}\n" + _CONSOLE_SCRIPT.format(module=module, function=function))
     script.chmod(0o755)
     return [str(script)]
 
 
+def _console_entry_point(dist_info: Path) -> tuple[str, str]:
+    """(module, function) of the ``dockerarch`` console script the wheel declares."""
+    import configparser
+
+    entry_points = configparser.ConfigParser(delimiters=("=",))
+    entry_points.read(dist_info / "entry_points.txt", encoding="utf-8")
+    module, _, function = entry_points["console_scripts"]["dockerarch"].strip().partition(":")
+    return module, function
+
+
+# What pip writes for a console script.
 _CONSOLE_SCRIPT = """# -*- coding: utf-8 -*-
 import re
 import sys
-from dockerarch.cli import main
+from {module} import {function}
 if __name__ == '__main__':
     sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
-    sys.exit(main())
+    sys.exit({function}())
 """
 
 
