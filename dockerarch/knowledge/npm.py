@@ -41,7 +41,6 @@ __all__ = [
     "AddonAnswer",
     "CuratedRule",
     "Note",
-    "NpmKnowledgeProvider",
     "PackageRecord",
     "PlatformPackage",
     "SemVer",
@@ -521,7 +520,8 @@ class PackageRecord:
 
 
 if TYPE_CHECKING:
-    # For type checkers only (typing.Protocol would import typing, 5% of a one-file check).
+    # For type checkers only (typing.Protocol would import typing, 5% of a one-file check);
+    # not in __all__, which lists what ``import *`` finds at run time.
     class NpmKnowledgeProvider(Protocol):
         """Where package records come from: the shipped snapshot or the live registry."""
 

@@ -36,7 +36,6 @@ __all__ = [
     "FileEntry",
     "Libc",
     "PlatformKey",
-    "Provider",
     "Release",
     "Snapshot",
     "WheelAnswer",
@@ -132,7 +131,8 @@ if TYPE_CHECKING:
     _K = TypeVar("_K")
 
     # For type checkers only (typing.Protocol would import typing, 5% of a one-file check):
-    # at run time, anything with this method is a provider.
+    # at run time, anything with this method is a provider. Not in __all__, which lists
+    # what ``import *`` finds at run time.
     class Provider(Protocol):
         """A source of release data: the shipped snapshot, a live index, a test double."""
 
