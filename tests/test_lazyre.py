@@ -3,8 +3,6 @@ first use cannot replace it with the compiled pattern."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 import subprocess
 import sys
@@ -12,10 +10,8 @@ import types
 from pathlib import Path
 from typing import Any
 
-import dockerarch_rules
-
-import dockerarch
 from dockerarch.lazyre import LazyPattern
+from tests.modules import every_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,16 +37,6 @@ def test_the_first_use_compiles_and_takes_the_stand_ins_place() -> None:
     assert demo.find("none") is None
 
 
-def _modules() -> list[types.ModuleType]:
-    found = []
-    for package in (dockerarch, dockerarch_rules):
-        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-            if info.name.endswith("__main__"):
-                continue  # it runs the command
-            found.append(importlib.import_module(info.name))
-    return found
-
-
 def _hidden(value: Any, depth: int = 0) -> bool:
     if isinstance(value, LazyPattern):
         return True
@@ -69,7 +55,7 @@ def hidden_stand_ins() -> list[str]:
     """Stand-ins kept in a container, a default argument or another module's globals (by
     ``from module import PATTERN``): their first use would not replace them."""
     hidden = []
-    for module in _modules():
+    for module in every_module():
         for name, value in vars(module).items():
             if isinstance(value, LazyPattern):
                 if value._namespace is not vars(module):

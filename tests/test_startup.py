@@ -208,20 +208,12 @@ def test_a_binding_that_is_not_an_extension_module_is_imported_plainly(
 def test_every_name_a_module_exports_exists_at_run_time() -> None:
     # Names defined under TYPE_CHECKING (Protocols, aliases) exist for type checkers only:
     # ``__all__`` must not promise them to ``from module import *``.
-    import importlib
-    import pkgutil
+    from tests.modules import every_module
 
-    import dockerarch_rules
-
-    import dockerarch
-
-    missing = []
-    for package in (dockerarch, dockerarch_rules):
-        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-            if info.name.endswith("__main__"):
-                continue  # it runs the command
-            module = importlib.import_module(info.name)
-            missing += [
-                f"{info.name}.{n}" for n in getattr(module, "__all__", ()) if not hasattr(module, n)
-            ]
+    missing = [
+        f"{module.__name__}.{name}"
+        for module in every_module()
+        for name in getattr(module, "__all__", ())
+        if not hasattr(module, name)
+    ]
     assert missing == []
