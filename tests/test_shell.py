@@ -971,3 +971,21 @@ def test_threads_parse_with_parsers_of_their_own() -> None:
         done = list(pool.map(parse_all, range(4)))
     assert len({parser for parser, _ in done}) == 4
     assert all(parsed == alone for _, parsed in done)
+
+
+@given(st.lists(st.text("ab ", max_size=6), min_size=1, max_size=5), st.data())
+def test_one_segment_shift_is_what_pieces_and_span_give(
+    lines: list[str], data: st.DataObject
+) -> None:
+    """plain_word's fast path: a stretch in one segment of the map is one piece, moved by
+    that segment's shift; across a continuation, shift_of declines."""
+    _, logical, smap = joined(*lines)
+    src = Source(logical, smap)
+    start = data.draw(st.integers(0, len(logical)))
+    end = data.draw(st.integers(start, len(logical)))
+    shift = src.shift_of(start, end)
+    if shift is None or start == end:
+        return
+    span = Span(start + shift, end + shift)
+    assert src.pieces(start, end) == [(logical[start:end], span)]
+    assert src.span(start, end) == span

@@ -295,7 +295,8 @@ class _Walker:
         name = None if name_node is None else self._word(name_node, ctx.guard)
         if extra:
             arg_nodes = [*arg_nodes, *extra]
-        args = tuple(self._word(a, ctx.guard) for a in arg_nodes)
+        word, guard = self._word, ctx.guard
+        args = tuple([word(a, guard) for a in arg_nodes])
         start = self.src.start(node)
         end = max(self.src.end(node), self.src.end(extra[-1])) if extra else self.src.end(node)
         span = self.src.span(start, end)

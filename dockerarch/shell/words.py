@@ -142,6 +142,18 @@ class Source:
     def node_span(self, node: ts.Node) -> Span:
         return self.span(self.start(node), self.end(node))
 
+    def shift_of(self, start: int, end: int) -> int | None:
+        """What maps ``text[start:end]`` (not empty) to the source when it lies in one
+        segment, as most words do; None when it spans a jump (a line continuation)."""
+        shift = self._shift
+        if shift is not None:
+            return shift
+        ends = self._ends
+        i = bisect_right(ends, start)
+        if i < len(ends) and self._keys[i] <= start and end <= ends[i]:
+            return self._srcs[i] - self._keys[i]
+        return None
+
     def pieces(self, start: int, end: int) -> list[tuple[str, Span]]:
         """``text[start:end]`` cut where the source map jumps, each piece with its span."""
         if self._shift is not None:
@@ -322,6 +334,11 @@ def plain_word(src: Source, node: ts.Node) -> Word | None:
     text = src.text[start:end]
     if "\\" in text:
         return None
+    shift = src.shift_of(start, end) if start < end else None
+    if shift is not None:
+        # One literal piece: what pieces() and span() give, without building a list.
+        span = Span(start + shift, end + shift)
+        return Word(text, text, span, ((text, span),))
     pieces = src.pieces(start, end)
     span = pieces[0][1] if len(pieces) == 1 else src.span(start, end)
     return Word(text, text, span, tuple(pieces))
