@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dockerarch.runscripts import run_scripts
 from dockerarch.shell.model import ArchProbe, Assignment, Command, Script, Word
 from dockerarch.syntax import Instruction
+from dockerarch.syntax.positions import Span
 
 #: Scripts of this many instructions are kept (least recently used dropped first).
 MAX_ENTRIES = 4096
@@ -76,11 +77,17 @@ def shifted(script: Script, delta: int) -> Script:
 # every cached script, and replace() introspects the fields each time.
 def _word(w: Word, delta: int) -> Word:
     span = w.span
-    moved = span.moved(delta)
-    # A word that is one literal piece shares its span with that piece, in a
-    # fresh parse as here.
-    pieces = tuple([(text, moved if s is span else s.moved(delta)) for text, s in w.literal_pieces])
-    return Word(w.text, w.value, moved, pieces, w.expansions, w.per_arch)
+    # Span(...) rather than span.moved(delta): a call less for each of ~40 spans a file.
+    moved = Span(span.start + delta, span.end + delta)
+    pieces = w.literal_pieces
+    if len(pieces) == 1 and pieces[0][1] is span:
+        # Most words are one literal piece, which shares its span with the word (as in a
+        # fresh parse).
+        return Word(w.text, w.value, moved, ((pieces[0][0], moved),), w.expansions, w.per_arch)
+    moved_pieces = [
+        (text, moved if s is span else Span(s.start + delta, s.end + delta)) for text, s in pieces
+    ]
+    return Word(w.text, w.value, moved, tuple(moved_pieces), w.expansions, w.per_arch)
 
 
 def _assignments(assignments: tuple[Assignment, ...], delta: int) -> tuple[Assignment, ...]:
