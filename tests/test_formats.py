@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Settings, check_text, rule_by_code
-from dockerarch.report import FileReport, Options, render, summary
+from dockerarch.report import FileReport, Options, display_path, render, summary
 from dockerarch.report.text import _CONTROLS, caret_line, char_width, clean, render_statistics
 from dockerarch.syntax import Span, parse
 
@@ -387,3 +390,26 @@ def test_checkstyle_is_well_formed(tmp_path: Path) -> None:
 def test_machine_formats_keep_non_ascii(tmp_path: Path, fmt: str) -> None:
     out = render(fmt, [made("FROM a\nRUN é x\n", "x", message="über")], opts(tmp_path))
     assert "über" in out
+
+
+def _pathlib_display_path(path: Path, cwd: Path) -> str:
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+_SEGMENT = st.sampled_from(["a", "b", "ab", "a.b", "..", ".", "", "x y", "é"])
+
+
+@given(
+    st.lists(_SEGMENT, max_size=5).map("/".join),
+    st.sampled_from(["", "/", "//", "///", "/a/", "a/", "/a/b/"]),
+    st.sampled_from(["/", "/a", "/a/b", "/ab", "//a", "/tmp"]),
+)
+def test_display_path_is_what_pathlib_says(rest: str, lead: str, cwd: str) -> None:
+    """display_path works on strings for speed; it gives pathlib's answer, "//" roots
+    and ".." included."""
+    path = lead + rest or "."
+    assert display_path(Path(path), Path(cwd)) == _pathlib_display_path(Path(path), Path(cwd))

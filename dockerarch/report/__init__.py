@@ -117,11 +117,23 @@ def span_location(name: str, lines: LineIndex, span: Span) -> Location:
 
 def display_path(path: Path, cwd: Path) -> str:
     """``path`` relative to ``cwd`` when inside it, else absolute; always with ``/``."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return absolute.relative_to(cwd).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    # What ``Path(os.path.abspath(path)).relative_to(cwd).as_posix()`` gives (or the
+    # absolute path where that raises), on strings: pathlib took 1/3 of reading 400 files.
+    absolute = os.path.abspath(path)
+    base = os.fspath(cwd)
+    norm, norm_base = os.path.normcase(absolute), os.path.normcase(base)
+    if norm == norm_base:
+        return "."
+    prefix = norm_base if norm_base.endswith(os.sep) else norm_base + os.sep
+    inside = norm.startswith(prefix) and _root(norm) == _root(norm_base)
+    shown = absolute[len(prefix) :] if inside else absolute
+    return shown if os.sep == "/" else shown.replace(os.sep, "/")
+
+
+def _root(path: str) -> str:
+    # POSIX keeps a leading "//" (exactly two) as a root of its own, and so does pathlib:
+    # "//x" is not inside "/".
+    return "//" if path[:2] == "//" and path[2:3] != "/" else path[:1]
 
 
 def resolve(file: FileReport, path: Path) -> Path:
