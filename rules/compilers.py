@@ -204,6 +204,16 @@ _TRIPLE = lazy_compile(
     r"(x86_64|amd64|i[3-6]86|aarch64|arm64|armv[5-7]\w*|arm|powerpc64le|ppc64le|s390x|riscv64\w*)"
     r"-(?:unknown|pc|linux|none|alpine)[\w.-]*"
 )
+# What follows the architecture in every triple _TRIPLE matches.
+_VENDORS = ("-unknown", "-pc", "-linux", "-none", "-alpine")
+
+
+def _may_hold_triple(text: str) -> bool:
+    """``_TRIPLE.search(text)``, answered by plain substring tests for most RUNs: the
+    pattern has no literal start, so its search tries every position of the text."""
+    return any(v in text for v in _VENDORS) and _TRIPLE.search(text) is not None
+
+
 # Spellings of each TARGETARCH in triples.
 _TRIPLE_ARCH = {
     "amd64": "x86_64",
@@ -338,7 +348,7 @@ def _pinned_targets(ctx: Context) -> Iterator[_Pinned]:
     for stage, ins in instructions(ctx):
         # A triple is read from a word whose value is its one literal piece, a stretch of the
         # instruction's source: a RUN whose source holds none needs no walk.
-        if ins.name != "RUN" or not _TRIPLE.search(ctx.text(ins.span)):
+        if ins.name != "RUN" or not _may_hold_triple(ctx.text(ins.span)):
             continue
         for script in ctx.model.scripts(ins):
             for raw in script.commands:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from dockerarch_rules.compilers import triple_arch, triple_for
+from dockerarch_rules.compilers import _TRIPLE, _may_hold_triple, triple_arch, triple_for
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dockerarch.diagnostics import Applicability, Diagnostic
 from dockerarch.engine import Settings, check_text
@@ -200,3 +202,14 @@ def test_cgo_setting_from_go_env_w_counts() -> None:
     )
     (d,) = run(text, "DA407")
     assert text[d.span.start : d.span.end] == "go build"
+
+
+_TRIPLE_PARTS = st.sampled_from(
+    ["x86_64", "aarch64", "arm", "armv7l", "riscv64gc", "-", "unknown", "linux", "pc", "none",
+     "alpine", "gnu", "CC=", " ", "-musl", "Linux", "UNKNOWN", "x86-64"]
+)  # fmt: skip
+
+
+@given(st.lists(_TRIPLE_PARTS, max_size=8).map("".join))
+def test_triple_prefilter_is_the_pattern_search(text: str) -> None:
+    assert _may_hold_triple(text) == (_TRIPLE.search(text) is not None)
