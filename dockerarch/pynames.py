@@ -17,7 +17,20 @@ if TYPE_CHECKING:
 _SEPARATORS = lazy_compile(r"[-_.]+")
 
 
+#: Names already normalized: a file asks about the same few names many times over
+#: (~20 calls a file, a regular-expression substitution each).
+_known: dict[str, NormalizedName] = {}
+_KNOWN_MAX = 4096
+
+
 def canonicalize_name(name: str) -> NormalizedName:
     """``name`` lower-cased with each run of ``-``, ``_`` and ``.`` made one ``-``."""
+    found = _known.get(name)
+    if found is not None:
+        return found
+    if len(_known) >= _KNOWN_MAX:
+        _known.clear()
     # NormalizedName is a NewType of str (typing.cast would import typing).
-    return _SEPARATORS.sub("-", name).lower()  # type: ignore[return-value]
+    normalized: NormalizedName = _SEPARATORS.sub("-", name).lower()  # type: ignore[assignment]
+    _known[name] = normalized
+    return normalized

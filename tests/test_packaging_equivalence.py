@@ -134,3 +134,11 @@ def test_common_requires_python_values_take_the_plain_reading() -> None:
         assert pyspecifiers.plain_clauses(text) is not None, text
     for text in [">=3.8rc1", "===3.8", ">=3.*", "~=3", "==1.0,==1.0.0", ">=3.8,", ">=\u0663"]:
         assert pyspecifiers.plain_clauses(text) is None, text
+
+
+def test_known_names_are_bounded() -> None:
+    from dockerarch import pynames
+
+    for i in range(pynames._KNOWN_MAX + 10):
+        assert canonicalize_name(f"Name_{i}") == f"name-{i}"
+    assert 0 < len(pynames._known) <= pynames._KNOWN_MAX
