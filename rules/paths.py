@@ -166,11 +166,12 @@ def _run_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
         return
     seen: set[Span] = set()
     for script in ctx.model.scripts(ins):
+        # Only words with "64" in their text can hold a hit (see word_hits): most have not.
         found: list[tuple[ShellWord, Guard]] = []
         for cmd in script.commands:
-            found.extend((w, cmd.guard) for w in cmd.words)
-            found.extend((a.value, a.guard) for a in cmd.env)
-        found.extend((a.value, a.guard) for a in script.assignments)
+            found.extend((w, cmd.guard) for w in cmd.words if "64" in w.text)
+            found.extend((a.value, a.guard) for a in cmd.env if "64" in a.value.text)
+        found.extend((a.value, a.guard) for a in script.assignments if "64" in a.value.text)
         for word, guard in found:
             for hit in word_hits(word):
                 if hit.span not in seen:
