@@ -309,8 +309,9 @@ def _python_tool_words(cmd: Command) -> list[str]:
     Most commands run none, and this is asked of every command for every stage and target
     platform. python_from_tool names the tool by the first word with a value.
     """
-    first = next((w.value for w in cmd.words if w.value), "")
-    if first.rsplit("/", 1)[-1] not in distros.PYTHON_TOOLS:
+    # The program's name is the first word with a value, unless that value is empty.
+    program = cmd.program or next((w.value for w in cmd.words if w.value), "").rsplit("/", 1)[-1]
+    if program not in distros.PYTHON_TOOLS:
         return []
     return [w.value or "" for w in cmd.words]
 
