@@ -54,7 +54,8 @@ _OPERAND_PROGRAMS = _FETCHERS | _SHELLS | {"git", "dpkg", "rpm", *_INSTALL_VERBS
 def operands(cmd: Command) -> list[tuple[Word, bool]]:
     """Words ``cmd`` fetches or installs; True where only a URL counts."""
     words = cmd.words
-    name = command_name(words[0]) if words else None
+    # Command.program is command_name() of the name word, worked out when the command was made.
+    name = cmd.program if cmd.name is not None else command_name(words[0]) if words else None
     if name is None:
         return []
     # The plain tests first: this is asked of every command of every RUN, and most
