@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 #: that gets a finished one's id takes over its parser). _thread rather than threading,
 #: whose import is 1.6% of a one-file run.
 _PARSERS: dict[int, ts.Parser] = {}
-_SUBSTITUTION_MARKS = ("$(", "`", "<(", ">(")
 # Leaf tokens: never hold a command substitution.
 _NO_SUBSTITUTION = frozenset(
     {"word", "number", "raw_string", "ansi_c_string", "extglob_pattern", "regex", "variable_name"}
@@ -247,7 +246,8 @@ class _Walker:
             return
         if t in WORD_TYPES:
             text = self.src.node_text(node)
-            if not any(mark in text for mark in _SUBSTITUTION_MARKS):
+            # How a command or process substitution starts: "$(", "`", "<(", ">(".
+            if not ("$(" in text or "`" in text or "<(" in text or ">(" in text):
                 return
         stack.append((node, ctx))
 
@@ -313,7 +313,9 @@ class _Walker:
                     self._store(v, None, ctx)
         children = [a.child_by_field_name("value") for a in prefix]
         for k in reversed([*children, name_node, *arg_nodes, *other]):
-            self._scan(k, ctx, stack)
+            # _scan's first test, before the call: most of a command's words are plain.
+            if k is not None and k.type not in _NO_SUBSTITUTION:
+                self._scan(k, ctx, stack)
 
     def _declaration(self, node: ts.Node, ctx: _Ctx, stack: list[_Task]) -> None:
         kids = node.children

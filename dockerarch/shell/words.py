@@ -98,12 +98,13 @@ class Source:
     ``SourceMap.span_to_source``.
     """
 
-    __slots__ = ("_ascii", "_ends", "_keys", "_lens", "_shift", "_srcs", "offsets", "text")
+    __slots__ = ("_ends", "_keys", "_lens", "_shift", "_srcs", "ascii", "offsets", "text")
 
     def __init__(self, text: str, smap: SourceMap) -> None:
         self.text = text
         self.offsets = Offsets(text)
-        self._ascii = text.isascii()
+        #: Byte offsets are str offsets (plain_word reads them itself).
+        self.ascii = text.isascii()
         segs = smap.segments
         self._keys = [s.logical for s in segs]
         self._srcs = [s.source for s in segs]
@@ -114,11 +115,11 @@ class Source:
 
     def start(self, node: ts.Node) -> int:
         b: int = node.start_byte
-        return b if self._ascii else self.offsets.char(b)
+        return b if self.ascii else self.offsets.char(b)
 
     def end(self, node: ts.Node) -> int:
         b: int = node.end_byte
-        return b if self._ascii else self.offsets.char(b)
+        return b if self.ascii else self.offsets.char(b)
 
     def node_text(self, node: ts.Node) -> str:
         return self.text[self.start(node) : self.end(node)]
@@ -330,7 +331,10 @@ def plain_word(src: Source, node: ts.Node) -> Word | None:
     """Fast path for the commonest word: one bare token without backslashes."""
     if node.type not in _PLAIN_TYPES:
         return None
-    start, end = src.start(node), src.end(node)
+    start: int = node.start_byte
+    end: int = node.end_byte
+    if not src.ascii:
+        start, end = src.offsets.char(start), src.offsets.char(end)
     text = src.text[start:end]
     if "\\" in text:
         return None
