@@ -23,6 +23,7 @@ from dockerarch.pysources.model import (
 from dockerarch.pysources.pip import PipInstall, pip_install_args
 from dockerarch.pysources.selection import Selection, local_project, project_command, selected
 from dockerarch.records import field, record
+from dockerarch.runscripts import may_hold
 from dockerarch.shell.model import Command
 from dockerarch.stageenv import StageEnv, stage_env
 from dockerarch.syntax import Instruction, Span
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 _PROJECT_NAMES = frozenset({"pyproject.toml", "setup.py", "setup.cfg"})
+#: What the program name of every install pip_install_args and project_command know holds
+#: (pip, python, pypy, uv, poetry, pipenv): a RUN naming none installs nothing from PyPI.
+_INSTALLERS = ("pip", "python", "pypy", "uv", "poetry")
 # The readers of requirements, project and lock files are imported where a site has such a
 # file: a plain `pip install NAME` needs none of them.
 
@@ -65,7 +69,7 @@ def pip_sites(ctx: Context) -> list[PipSite]:
     view = ctx.views()[0]
     for stage in ctx.model.stages:
         for ins in stage.body:
-            if ins.name != "RUN":
+            if ins.name != "RUN" or not may_hold(ins, _INSTALLERS):
                 continue
             senv = stage_env(view, stage, ctx.context_dir)
             for script in ctx.model.scripts(ins):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockerarch.platforms import normalize_arch
+from dockerarch.pysites import _INSTALLERS
 from dockerarch.shell import (
     ARCHES,
     EVERYWHERE,
@@ -910,6 +911,7 @@ _HIDDEN = st.sampled_from(
     [
         *('"n"pm', "'ya'rn", "n\\pm", "$'\\x6epm'", 'y"a"rn', "'qemu'-aarch64", 'dock"er"'),
         *("binfmt'_'misc", "do\\cker", "q\\emu-x86_64", "$'docker'", "X=n'pm'"),
+        *("p'i'p", '"py"thon3', "u\\v", "$'poetry'", '/usr/bin/p"ip"3'),
     ]
 )
 _PLAIN = st.sampled_from(
@@ -917,9 +919,14 @@ _PLAIN = st.sampled_from(
         *("npm", "yarn", "install", "X=npm", "qemu-x86_64", "/usr/bin/docker", "update-binfmts"),
         *("run", "/proc/sys/fs/binfmt_misc/register", "echo", "&&", ";", "|", "$X", "${T}"),
         *("\\\n", "\n", "'", '"', " ", "(", ")", "$(", "`", "#", "<<EOF", "env", "sudo"),
+        *("pip", "python3", "-m", "uv", "poetry", "pipenv", "/opt/venv/bin/pip"),
     ]
 )
-_NEEDLES = [("npm", "yarn"), ("qemu-", "update-binfmts", "binfmt_misc", "docker", "podman")]
+_NEEDLES = [
+    ("npm", "yarn"),
+    ("qemu-", "update-binfmts", "binfmt_misc", "docker", "podman"),
+    _INSTALLERS,
+]
 
 
 @settings(max_examples=300, deadline=None)
