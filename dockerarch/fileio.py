@@ -151,11 +151,8 @@ def write_atomic(path: Path, text: str, expected_mtime_ns: int | None = None) ->
     if expected_mtime_ns is not None and (st is None or st.st_mtime_ns != expected_mtime_ns):
         raise FileChangedError(path, "file changed on disk since it was read; not overwritten")
     mode = stat.S_IMODE(st.st_mode) if st is not None else _default_mode()
-    # Imported here: most runs only read, and tempfile (random, shutil) slows every start.
-    import tempfile
-
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = make_temp(target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as e:
         raise FileError(path, f"cannot write: {(e.strerror or str(e)).lower()}") from None
     try:
@@ -171,6 +168,22 @@ def write_atomic(path: Path, text: str, expected_mtime_ns: int | None = None) ->
             raise FileError(path, f"cannot write: {(e.strerror or str(e)).lower()}") from None
         raise
     _fsync_dir(target.parent)
+
+
+def make_temp(directory: str | os.PathLike[str], prefix: str, suffix: str = "") -> tuple[int, str]:
+    """``tempfile.mkstemp(suffix, prefix, directory)``: a new file only this user can read,
+    open for writing, and its path. Without importing tempfile (with random and shutil):
+    5% of the instructions of a one-file run that stores its result in the cache."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
+    for extra in ("O_NOFOLLOW", "O_CLOEXEC", "O_BINARY"):
+        flags |= getattr(os, extra, 0)
+    for _ in range(100):
+        name = os.path.join(directory, f"{prefix}{os.urandom(6).hex()}{suffix}")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", os.fspath(directory))
 
 
 def _default_mode() -> int:

@@ -42,6 +42,7 @@ from dockerarch.diagnostics import (
     PlatformVariant,
     Severity,
 )
+from dockerarch.fileio import make_temp
 from dockerarch.records import record
 from dockerarch.syntax.positions import Span
 
@@ -337,10 +338,8 @@ def code_fingerprint(directory: Path) -> str:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a rename; a failure leaves no entry, never half of one."""
-    import tempfile
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = make_temp(path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

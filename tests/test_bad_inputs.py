@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,21 @@ def test_outside_sentinel_is_not_reported_by_fix(outside: tuple[Path, Path]) -> 
     r = run("fix", "--select", "DA", "--unsafe-fixes", cwd=context)
     assert (secret / "requirements.txt").read_text() == before
     assert "Traceback" not in r.stderr
+
+
+def test_make_temp_makes_new_private_files_and_never_reuses_a_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fd, name = fileio.make_temp(tmp_path, prefix=".x.", suffix=".tmp")
+    os.close(fd)
+    assert os.path.dirname(name) == str(tmp_path)
+    assert os.path.basename(name).startswith(".x.") and name.endswith(".tmp")
+    assert stat.S_IMODE(os.stat(name).st_mode) == 0o600
+    # A name that exists is passed over, as mkstemp does.
+    names = iter([b"\x00" * 6, b"\x00" * 6, b"\x01" * 6])
+    monkeypatch.setattr(os, "urandom", lambda n: next(names))
+    fd1, first = fileio.make_temp(tmp_path, prefix="t")
+    fd2, second = fileio.make_temp(tmp_path, prefix="t")
+    os.close(fd1)
+    os.close(fd2)
+    assert (first, second) == (str(tmp_path / "t000000000000"), str(tmp_path / "t010101010101"))

@@ -134,6 +134,13 @@ def test_a_download_imports_the_download_scan(tmp_path: Path) -> None:
 
 def test_a_cache_hit_imports_no_checking_code(project: Path) -> None:
     assert "dockerarch_rules" in _loaded(project, "Dockerfile")  # a miss checks
+    # A miss in a cache that knows the rule packs (a hook run on an edited file) stores its
+    # result without tempfile, random or shutil (fileio.make_temp).
+    with (project / "Dockerfile").open("a") as f:
+        f.write("# edited\n")
+    missed = _loaded(project, "Dockerfile")
+    assert "dockerarch_rules" in missed
+    assert _imported(missed, ("tempfile", "random", "shutil")) == []
     loaded = _loaded(project, "Dockerfile")
     assert _imported(loaded, NOT_ON_A_HIT + NEVER) == []
 
