@@ -69,15 +69,15 @@ def npm_sites(ctx: Context) -> list[NpmSite]:
     view = ctx.views()[0]
     for stage in ctx.model.stages:
         for ins in stage.body:
-            if ins.name != "RUN":
+            # A site's program word is npm, yarn or pnpm (npmsources._tool): a RUN whose
+            # words hold neither "npm" nor "yarn" has none, whatever its environment says.
+            if ins.name != "RUN" or not may_hold(ins, _TOOL_MARKS):
                 continue
             env = view.env_before(ins)
             # npm reads npm_config_* from the environment, whether ENV or a command prefix set it.
             config = [
                 f"{k}={v}" for k, v in env.items() if k.lower().startswith("npm_config_") and v
             ]
-            if not config and not may_hold(ins, _TOOL_MARKS):
-                continue
             for script in ctx.model.scripts(ins):
                 for raw in script.commands:
                     cmd = raw.effective()

@@ -101,6 +101,13 @@ def test_no_finding(run: str) -> None:
     assert check(text).diagnostics == []
 
 
+def test_npm_config_from_env_applies_to_a_later_install() -> None:
+    # npm_sites reads the ENV only for RUNs that name npm or yarn: this one does.
+    base = "FROM node:20-bookworm-slim\nENV npm_config_ignore_scripts=true\n"
+    assert check(base + "RUN npm install canvas@2.11.2\n").diagnostics == []
+    assert check(base.replace("true", "false") + "RUN npm install canvas@2.11.2\n").diagnostics
+
+
 @pytest.mark.parametrize(
     "run",
     ["yarn add canvas@^2.11.0", "pnpm add canvas@2.11.2", "npm i -S canvas@latest-2"],
