@@ -69,6 +69,14 @@ CASES = [
     "ENV \\ \\\n",
     'ENV a=""\n',
     'LABEL ""=x\n',
+    # Heredoc names are lexed with "\\" as the escape whatever the file's: a trailing one
+    # is dropped; an unterminated quote or an empty name makes no heredoc (hypothesis found
+    # the first).
+    "# escape=`\nRUN <<EOF\\\nEOF\n",
+    "# escape=`\nRUN <<EOF\\\n\\\nEOF\n",
+    "RUN <<'EOF\nEOF\n",
+    'RUN <<"EOF\\"\nEOF\n',
+    "RUN <<''\nEOF\n",
 ]
 
 

@@ -363,6 +363,19 @@ def unquote(word: str, escape: str = "\\") -> str:
     """Remove shell quotes and escapes, leaving ``$VAR`` references as written."""
     if "'" not in word and '"' not in word and escape not in word:
         return word
+    return _unquoted(word, escape, keep_trailing_escape=True)[0]
+
+
+def lex_word(word: str, escape: str = "\\") -> str | None:
+    """``word`` as BuildKit's shell lexer reads it (heredoc names): like :func:`unquote`,
+    but an escape with nothing after it is dropped, and an unterminated quote is an error
+    (None)."""
+    text, open_quote = _unquoted(word, escape, keep_trailing_escape=False)
+    return None if open_quote else text
+
+
+def _unquoted(word: str, escape: str, *, keep_trailing_escape: bool) -> tuple[str, bool]:
+    """The word with quotes and escapes removed, and whether a quote was left open."""
     out: list[str] = []
     i, n = 0, len(word)
     quote = ""
@@ -376,12 +389,14 @@ def unquote(word: str, escape: str = "\\") -> str:
         elif ch == escape and i + 1 < n and (not quote or word[i + 1] in f'"{escape}$'):
             i += 1
             out.append(word[i])
+        elif ch == escape and i + 1 == n and not quote and not keep_trailing_escape:
+            pass
         elif ch in "'\"" and (not quote or ch == quote):
             quote = "" if quote else ch
         else:
             out.append(ch)
         i += 1
-    return "".join(out)
+    return "".join(out), bool(quote)
 
 
 def key_values(ins: Instruction, escape: str = "\\") -> list[KeyValue]:

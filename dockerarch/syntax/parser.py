@@ -31,7 +31,7 @@ from dockerarch.syntax.nodes import (
     Item,
     Word,
     go_isspace,
-    unquote,
+    lex_word,
 )
 from dockerarch.syntax.positions import LineIndex, Segment, SourceMap, Span
 from dockerarch.syntax.shift import shifted
@@ -660,7 +660,11 @@ def _heredoc_words(line: str) -> list[tuple[str, bool, bool, int, tuple[int, int
         words = _raw_words(rest)
         if len(words) != 1:
             continue
-        name = unquote(words[0][0])
+        # With "\\" as the escape whatever the file's; an unterminated quote, or an empty
+        # name (<<''), makes no heredoc.
+        name = lex_word(words[0][0])
+        if not name:
+            continue
         raw_quotes = words[0][0].count("'") + words[0][0].count('"')
         expand = raw_quotes == name.count("'") + name.count('"')
         out.append((name, m.group(2) == "-", expand, int(m.group(1) or 0), (a, b)))
