@@ -68,8 +68,27 @@ def may_hold(ins: Instruction, needles: Iterable[str]) -> bool:
     the heredoc bodies) has no backslash (no escape, ANSI-C ones included), a word holding a
     needle means the text without its quote characters holds it too.
     """
+    flat = _flat_text(ins)
+    return flat is None or any(needle in flat for needle in needles)
+
+
+def _flat_text(ins: Instruction) -> str | None:
+    """The RUN's text without its quote characters; None when it has a backslash."""
+    if not ins.heredocs:
+        try:
+            return _flat[ins.args]
+        except KeyError:
+            pass
     text = "\n".join([ins.args, *(h.body for h in ins.heredocs)])
-    if "\\" in text:
-        return True
-    flat = text.replace('"', "").replace("'", "")
-    return any(needle in flat for needle in needles)
+    flat = None if "\\" in text else text.replace('"', "").replace("'", "")
+    if not ins.heredocs:
+        if len(_flat) >= _FLAT_MAX:
+            _flat.clear()
+        _flat[ins.args] = flat
+    return flat
+
+
+#: _flat_text of RUNs without heredocs, by their logical line: several rules ask may_hold
+#: about every RUN (pip, npm, foreign packages), and files repeat RUN lines.
+_flat: dict[str, str | None] = {}
+_FLAT_MAX = 4096
