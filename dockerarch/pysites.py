@@ -20,7 +20,7 @@ from dockerarch.pysources.model import (
     RequirementsResult,
     make_requirement,
 )
-from dockerarch.pysources.pip import PipInstall, pip_install_args
+from dockerarch.pysources.pip import PROGRAM_STARTS, PipInstall, pip_install_args
 from dockerarch.pysources.selection import Selection, local_project, project_command, selected
 from dockerarch.records import field, record
 from dockerarch.runscripts import may_hold
@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 _PROJECT_NAMES = frozenset({"pyproject.toml", "setup.py", "setup.cfg"})
 #: What the program name of every install pip_install_args and project_command know holds
-#: (pip, python, pypy, uv, poetry, pipenv): a RUN naming none installs nothing from PyPI.
-_INSTALLERS = ("pip", "python", "pypy", "uv", "poetry")
+#: (the first's program starts, and poetry, uv and pipenv): a RUN naming none installs
+#: nothing from PyPI.
+_INSTALLERS = (*PROGRAM_STARTS, "poetry")
 # The readers of requirements, project and lock files are imported where a site has such a
 # file: a plain `pip install NAME` needs none of them.
 

@@ -1028,8 +1028,8 @@ def test_requirements_file_options_apply_after_command_line() -> None:
 def test_program_names_pip_install_args_knows_start_as_it_assumes(program: str) -> None:
     """pip_install_args skips programs not starting with pip/python/pypy/uv before its
     patterns: a name they match always starts so."""
-    from dockerarch.pysources.pip import _PIP_PROGRAM, _PROGRAM_STARTS, _PYTHON_PROGRAM
+    from dockerarch.pysources.pip import _PIP_PROGRAM, _PYTHON_PROGRAM, PROGRAM_STARTS
 
     name = program.replace("\\", "/").rsplit("/", 1)[-1]
     if _PIP_PROGRAM.fullmatch(name) or _PYTHON_PROGRAM.fullmatch(name) or name == "uv":
-        assert name.startswith(_PROGRAM_STARTS)
+        assert name.startswith(PROGRAM_STARTS)

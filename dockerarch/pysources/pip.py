@@ -248,7 +248,7 @@ _PIP_PROGRAM = lazy_compile(r"pip(?:\d+(?:\.\d+)*)?")
 _PYTHON_PROGRAM = lazy_compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[tdmu]*")
 _PYTHON_VALUE_OPTIONS = frozenset("WX")
 #: How every program name pip_install_args recognises starts.
-_PROGRAM_STARTS = ("pip", "python", "pypy", "uv")
+PROGRAM_STARTS = ("pip", "python", "pypy", "uv")
 
 
 def pip_install_args(words: Sequence[str]) -> tuple[int, PipInstall] | None:
@@ -262,7 +262,7 @@ def pip_install_args(words: Sequence[str]) -> tuple[int, PipInstall] | None:
         return None
     program = words[0].replace("\\", "/").rsplit("/", 1)[-1]
     # Asked of every command of every RUN: most are none of these.
-    if not program.startswith(_PROGRAM_STARTS):
+    if not program.startswith(PROGRAM_STARTS):
         return None
     if _PIP_PROGRAM.fullmatch(program):
         return _pip(words, 1)
