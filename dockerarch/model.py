@@ -191,6 +191,9 @@ class Model:
 
     def scripts(self, ins: Instruction) -> list[Script]:
         """The shell scripts a RUN executes (shell form and shell heredocs)."""
+        if ins.name != "RUN":
+            # Rules ask about every instruction; only a RUN has scripts to look up.
+            return []
         cached = self._scripts.get(ins.span.start)
         if cached is None:
             from dockerarch.scriptcache import scripts_of

@@ -113,12 +113,12 @@ def wheel_answers_at(ctx: Context, site: PipSite, req: PyRequirement) -> list[Pl
     """:func:`dockerarch.pywheels.wheel_answers` for ``req`` at ``site`` from the provider
     ``pypi_provider`` gives; computed once per check (DA501's gap and DA701's source builds
     both ask)."""
-    from dockerarch.pywheels import pypi_provider, wheel_answers
-
     key = ("wheel_answers", site.command.span.start, req.name, req.file, req.offset)
     cached = ctx.cache.get(key)
     if isinstance(cached, tuple):
         return list(cached)
+    from dockerarch.pywheels import pypi_provider, wheel_answers
+
     answers = wheel_answers(ctx, site, req, pypi_provider(ctx, req))
     ctx.cache[key] = tuple(answers)
     return answers

@@ -27,7 +27,9 @@ def __getattr__(name: str) -> Any:
     if name in ("parse", "KNOWN_INSTRUCTIONS"):
         from dockerarch.syntax import parser
 
-        return getattr(parser, name)
+        # Kept as a module attribute: every check imports ``parse`` from here again.
+        value = globals()[name] = getattr(parser, name)
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
