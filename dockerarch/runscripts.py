@@ -69,7 +69,14 @@ def may_hold(ins: Instruction, needles: Iterable[str]) -> bool:
     needle means the text without its quote characters holds it too.
     """
     flat = _flat_text(ins)
-    return flat is None or any(needle in flat for needle in needles)
+    if flat is None:
+        return True
+    # A loop, not any() over a generator (0.7% of a check, measured; any(map(...)) 0.4%):
+    # several rules ask this of every RUN.
+    for needle in needles:  # noqa: SIM110
+        if needle in flat:
+            return True
+    return False
 
 
 def _flat_text(ins: Instruction) -> str | None:

@@ -55,6 +55,8 @@ _SUM_TOOLS = frozenset(
     {"sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "md5sum", "b2sum", "shasum"}
 )
 _MAX_DEPTH = 4
+_QUERY_OR_FRAGMENT = lazy_compile(r"[?#]")
+_CHECK_OPTION = lazy_compile(r"-[a-zA-Z]*c[a-zA-Z]*")
 
 
 @record
@@ -155,7 +157,7 @@ def _single_quoted(text: str, start: int, pos: int) -> bool:
 
 
 def _basename(url: str) -> str:
-    return re.split(r"[?#]", url, maxsplit=1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return _QUERY_OR_FRAGMENT.split(url, maxsplit=1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def _pins_checksum(cmd: Command) -> bool:
@@ -172,7 +174,7 @@ def _pins_checksum(cmd: Command) -> bool:
             skip = False
         elif v in ("-a", "--algorithm"):
             skip = True
-        elif v is not None and (v == "--check" or re.fullmatch(r"-[a-zA-Z]*c[a-zA-Z]*", v)):
+        elif v is not None and (v == "--check" or _CHECK_OPTION.fullmatch(v)):
             check = True
         elif v is None or v == "-" or not v.startswith("-"):
             operands.append(w)

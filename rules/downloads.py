@@ -21,6 +21,9 @@ _INSTALLER = lazy_compile(r"\.(?:sh|run|bin)$", re.IGNORECASE)
 _PACKAGE = lazy_compile(r"\.(?:deb|rpm|apk|whl)$", re.IGNORECASE)
 _PIP = lazy_compile(r"pip[0-9.]*\Z")
 _PYTHON = lazy_compile(r"python[0-9.]*\Z")
+# Short options that install a package file, possibly bundled with others (-i, -Uvh).
+_DPKG_INSTALL = lazy_compile(r"-[a-zA-Z]*i")
+_RPM_INSTALL = lazy_compile(r"-[a-zA-Z]*[iU][a-zA-Z]*")
 
 
 def strip_quotes(text: str) -> str:
@@ -78,14 +81,12 @@ def operands(cmd: Command) -> list[tuple[Word, bool]]:
         return [(plain[0], False)] if plain and _INSTALLER.search(plain[0].text) else []
     if name == "dpkg":
         flags = [v for v in values if v and v.startswith("-")]
-        if "--install" in flags or any(re.fullmatch(r"-[a-zA-Z]*i", v) for v in flags):
+        if "--install" in flags or any(_DPKG_INSTALL.fullmatch(v) for v in flags):
             return [(w, False) for w in plain]
         return []
     if name == "rpm":
         flags = [v for v in values if v and v.startswith("-")]
-        if {"--install", "--upgrade"} & set(flags) or any(
-            re.fullmatch(r"-[a-zA-Z]*[iU][a-zA-Z]*", v) for v in flags
-        ):
+        if {"--install", "--upgrade"} & set(flags) or any(_RPM_INSTALL.fullmatch(v) for v in flags):
             return [(w, False) for w in plain]
         return []
     if _PYTHON.match(name) and values[:2] == ["-m", "pip"]:

@@ -35,6 +35,8 @@ _DEBIAN_SUITES = frozenset(
 )
 _WINDOWS_TOKENS = ("windowsservercore", "nanoserver", "ltsc", "1809", "20h2")
 _VERSION_RE = lazy_compile(r"\d+(?:\.\d+)*")
+_PYTHON_PACKAGE = lazy_compile(r"python(3)(?:\.?(\d+))?(?:-(?:minimal|full|devel|dev|libs))?")
+_VERSION_OPERATOR = lazy_compile(r"[=<>~]")
 
 
 @record(slots=True)
@@ -102,7 +104,7 @@ def python_from_install(
     found: list[tuple[int, int]] = []
     for raw in packages:
         name = _strip_package_version(raw)
-        match = re.fullmatch(r"python(3)(?:\.?(\d+))?(?:-(?:minimal|full|devel|dev|libs))?", name)
+        match = _PYTHON_PACKAGE.fullmatch(name)
         if match is None:
             continue
         if match.group(2) is not None:
@@ -450,7 +452,7 @@ def _parse_reference(image: str) -> tuple[str, str] | None:
 
 
 def _strip_package_version(raw: str) -> str:
-    name = re.split(r"[=<>~]", raw.strip().lower(), maxsplit=1)[0]
+    name = _VERSION_OPERATOR.split(raw.strip().lower(), maxsplit=1)[0]
     return name.split(":", 1)[0]
 
 
