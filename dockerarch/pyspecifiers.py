@@ -116,6 +116,7 @@ def _padded(release: tuple[int, ...], width: int) -> tuple[int, ...]:
 _RELEASE = lazy_compile(r"[0-9]+(?:\.[0-9]+)*")
 
 
+@functools.lru_cache(maxsize=4096)
 def plain_release(text: str) -> tuple[int, ...] | None:
     """The numbers of a final release written plainly (``2.31.0``), trailing zeros dropped
     as version equality ignores them (``(2, 31)``); None for any other text."""

@@ -67,6 +67,68 @@ def test_wheel_answers_are_the_callers_to_change() -> None:
     assert again == {"amd64": WheelAnswer.YES}
 
 
+def test_purity_follows_the_tags_a_provider_gives_now() -> None:
+    index = ChangingIndex()
+    index.files.append(FileEntry("demo-2.0-cp312-cp312-manylinux_2_17_x86_64.whl"))
+    assert pypi.is_pure("demo", "2.0", provider=index) is False
+    index.files.append(FileEntry("demo-2.0-py3-none-any.whl"))
+    assert pypi.is_pure("demo", "2.0", provider=index) is True
+
+
+def test_purity_answers_are_bounded() -> None:
+    for i in range(pypi._PURE_MAX + 10):
+        wheel = (
+            f"demo-{i}.0-py3-none-any.whl" if i % 2 else f"demo-{i}.0-cp312-cp312-linux_x86_64.whl"
+        )
+        (release,) = releases_from_files("demo", [FileEntry(wheel)])
+        assert pypi.is_pure("demo", release.version_text, provider=Fixed([release])) is bool(i % 2)
+    assert 0 < len(pypi._pure) <= pypi._PURE_MAX
+
+
+class Fixed:
+    def __init__(self, releases: list[Release]) -> None:
+        self.found = releases
+
+    def releases(self, name: str) -> Sequence[Release] | None:
+        return self.found
+
+
+def test_download_namings_answer_as_the_table_scan() -> None:
+    import re
+
+    from dockerarch.knowledge import archnames
+
+    def scan(url: str, token: str) -> archnames.ArchNaming | None:
+        return next(
+            (
+                row.naming
+                for row in archnames._rows()
+                if row.amd64 == token.lower() and re.search(row.pattern, url, re.IGNORECASE)
+            ),
+            None,
+        )
+
+    urls = [
+        "https://go.dev/dl/go1.22.0.linux-AMD64.tar.gz",
+        "https://nodejs.org/dist/v20.1.0/node-v20.1.0-linux-x64.tar.xz",
+        "https://github.com/tianon/gosu/releases/download/1.17/gosu-amd64",
+        "https://github.com/yelp/dumb-init/releases/download/v1.2.5/dumb-init_1.2.5_x86_64",
+        "https://github.com/just-containers/s6-overlay/releases/download/v3.1.6.2/s6-overlay-x86_64.tar.xz",
+        "https://github.com/just-containers/s6-overlay/releases/download/v2.2.0.3/s6-overlay-amd64.tar.gz",
+        "https://dl.google.com/linux/direct/google-chrome-stable_current_amd64.deb",
+        "https://example.org/tool_1.0_amd64.deb",
+        "tool-1.0.x86_64.rpm",
+        "fooctl-linux-x86_64.tar.gz",
+    ]
+    for url in urls:
+        for token in ("amd64", "AMD64", "x86_64", "x64"):
+            for _ in range(2):  # the second answer comes from the memo
+                assert archnames.naming_for(url, token) is scan(url, token)
+    for i in range(archnames._NAMINGS_MAX + 10):
+        archnames.naming_for(f"https://example.org/tool-{i}-amd64.tgz", "amd64")
+    assert 0 < len(archnames._namings) <= archnames._NAMINGS_MAX
+
+
 # --- npm ------------------------------------------------------------------------------------
 
 ARM = "linux-arm64-glibc"

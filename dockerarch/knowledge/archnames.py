@@ -81,10 +81,25 @@ def _rows() -> tuple[_Row, ...]:
 
 def naming_for(url: str, token: str) -> ArchNaming | None:
     """How the download at ``url`` (a URL or file name holding ``token``) spells arches."""
+    key = (url, token)
+    if key in _namings:
+        return _namings[key]
+    spelling = token.lower()
+    found = None
     for row in _rows():
-        if row.amd64 == token.lower() and re.search(row.pattern, url, re.IGNORECASE):
-            return row.naming
-    return None
+        if row.amd64 == spelling and re.search(row.pattern, url, re.IGNORECASE):
+            found = row.naming
+            break
+    if len(_namings) >= _NAMINGS_MAX:
+        _namings.clear()
+    _namings[key] = found
+    return found
+
+
+#: naming_for's answers: DA301 asks once to find a download and again to fix it, and
+#: files repeat their downloads.
+_namings: dict[tuple[str, str], ArchNaming | None] = {}
+_NAMINGS_MAX = 4096
 
 
 def arch_tokens(url: str, token: str) -> dict[str, str] | None:

@@ -606,7 +606,19 @@ def is_pure(name: str, version: str | Version, *, provider: Provider | None = No
     release = _find(provider, name, version)
     if release is None:
         return None
-    return any(platform == ANY_PLATFORM for _, _, platform in release.tags)
+    tags = release.tags
+    # Releases share their tag sets (the snapshot stores each once), and a frozenset keeps
+    # its hash: a look-up instead of a walk over every tag, asked per requirement and platform.
+    pure = _pure.get(tags)
+    if pure is None:
+        if len(_pure) >= _PURE_MAX:
+            _pure.clear()
+        pure = _pure[tags] = any(platform == ANY_PLATFORM for _, _, platform in tags)
+    return pure
+
+
+_pure: dict[frozenset[WheelTag], bool] = {}
+_PURE_MAX = 4096
 
 
 def has_sdist(
