@@ -26,6 +26,10 @@ from dockerarch.expand import Env, expand
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import field, record
+
+# Imported here, not in Model.scripts: rules import the shell layer anyway, and a
+# function-level import costs ~1% of a check, run once per RUN.
+from dockerarch.scriptcache import scripts_of
 from dockerarch.syntax import Dockerfile, Flag, Instruction, KeyValue, Word
 
 TYPE_CHECKING = False
@@ -196,8 +200,6 @@ class Model:
             return []
         cached = self._scripts.get(ins.span.start)
         if cached is None:
-            from dockerarch.scriptcache import scripts_of
-
             cached = scripts_of(ins, self.tree.text, self.tree.escape)
             self._scripts[ins.span.start] = cached
         return cached
