@@ -58,7 +58,11 @@ class Platform:
         return cls(parts[0], arch, variant)
 
     def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.arch, self.variant) if p)
+        os, arch, variant = self.os, self.arch, self.variant
+        if os and arch:
+            # Every parsed platform: rules ask for this text per install and platform.
+            return f"{os}/{arch}/{variant}" if variant else f"{os}/{arch}"
+        return "/".join(p for p in (os, arch, variant) if p)
 
     def args(self) -> dict[str, str]:
         """BuildKit's automatic TARGET* ARG values for this platform."""

@@ -69,12 +69,15 @@ def may_hold(ins: Instruction, needles: Iterable[str]) -> bool:
     needle means the text without its quote characters holds it too.
     """
     flat = _flat_text(ins)
-    if flat is None:
-        return True
-    # A loop, not any() over a generator (0.7% of a check, measured; any(map(...)) 0.4%):
-    # several rules ask this of every RUN.
+    return flat is None or holds_any(flat, needles)
+
+
+def holds_any(text: str, needles: Iterable[str]) -> bool:
+    """``any(needle in text for needle in needles)``, for the tests rules make of every RUN."""
+    # A loop, not any() over a generator: 0.7% of a check in may_hold alone, measured
+    # (any(map(text.__contains__, needles)): 0.4%).
     for needle in needles:  # noqa: SIM110
-        if needle in flat:
+        if needle in text:
             return True
     return False
 

@@ -21,6 +21,7 @@ from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Stage
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import record
+from dockerarch.runscripts import holds_any
 from dockerarch.shell import Command, Guard, Word
 from dockerarch.syntax import Instruction, Span
 
@@ -211,7 +212,7 @@ _VENDORS = ("-unknown", "-pc", "-linux", "-none", "-alpine")
 def _may_hold_triple(text: str) -> bool:
     """``_TRIPLE.search(text)``, answered by plain substring tests for most RUNs: the
     pattern has no literal start, so its search tries every position of the text."""
-    return any(v in text for v in _VENDORS) and _TRIPLE.search(text) is not None
+    return holds_any(text, _VENDORS) and _TRIPLE.search(text) is not None
 
 
 # Spellings of each TARGETARCH in triples.

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dockerarch.config import (
     ConfigError,
@@ -296,3 +298,14 @@ def test_gitignore_globs(
     tmp_path: Path, patterns: list[str], path: str, is_dir: bool, expected: bool
 ) -> None:
     assert GlobSet(patterns, tmp_path).matches(tmp_path / path, is_dir) is expected
+
+
+@given(
+    st.sampled_from(["", "linux", "windows"]),
+    st.sampled_from(["", "amd64", "arm"]),
+    st.sampled_from(["", "v7", "v8"]),
+)
+def test_platform_text_joins_the_parts_it_has(os_: str, arch: str, variant: str) -> None:
+    # __str__ spells the usual case out; any platform reads as its non-empty parts joined.
+    platform = Platform(os_, arch, variant)
+    assert str(platform) == "/".join(p for p in (os_, arch, variant) if p)
