@@ -299,3 +299,21 @@ def test_the_line_table_is_the_line_by_line_one(text: str) -> None:
 
     table = _Lines(text)
     assert (table.lines, table.starts) == _lines_one_by_one(text)
+
+
+@given(st.text(alphabet="ab\n\r\u2028", max_size=40))
+def test_line_index_positions_count_newlines(text: str) -> None:
+    # Lines are what "\n" ends (as BuildKit and LSP count them: not "\r" or U+2028), and
+    # the index made from the text alone agrees with the one the parser hands over.
+    from dockerarch.syntax.positions import LineIndex
+
+    index = LineIndex(text)
+    assert index.line_count == text.count("\n") + 1
+    assert index._starts == parse(text).lines._starts
+    for offset in range(len(text) + 1):
+        line_start = text.rfind("\n", 0, offset) + 1
+        position = index.position(offset)
+        assert (position.line, position.column) == (
+            text.count("\n", 0, offset) + 1,
+            offset - line_start + 1,
+        )

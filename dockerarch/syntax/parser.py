@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections.abc import Callable
-from itertools import accumulate
 
 from dockerarch.lazyre import lazy_compile
 from dockerarch.records import record, replace
@@ -33,7 +32,7 @@ from dockerarch.syntax.nodes import (
     go_isspace,
     lex_word,
 )
-from dockerarch.syntax.positions import LineIndex, Segment, SourceMap, Span
+from dockerarch.syntax.positions import LineIndex, Segment, SourceMap, Span, line_starts
 from dockerarch.syntax.shift import shifted
 
 KNOWN_INSTRUCTIONS = frozenset(
@@ -94,7 +93,7 @@ class _Lines:
         # comprehensions: this runs for every file, and twice per keystroke in the LSP.
         parts = text.split("\n")
         #: Where every line starts, as LineIndex counts them (a last, empty line too).
-        self.starts: list[int] = list(accumulate([len(p) + 1 for p in parts[:-1]], initial=0))
+        self.starts = line_starts(parts)
         starts = self.starts
         if "\r" in text:
             ends = [s + len(p.rstrip("\r")) for s, p in zip(starts, parts, strict=True)]
