@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable
-from functools import cached_property
 
 from dockerarch.expand import Env, expand
+from dockerarch.lazyattr import cached_property
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import field, record

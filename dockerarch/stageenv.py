@@ -13,11 +13,11 @@ from __future__ import annotations
 import posixpath
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from functools import cached_property
 from pathlib import Path
 
 from dockerarch.expand import expand
 from dockerarch.knowledge import builddeps, distros
+from dockerarch.lazyattr import cached_property
 from dockerarch.lazyre import lazy_compile
 from dockerarch.model import PlatformView, Stage
 from dockerarch.records import field, record

@@ -16,9 +16,10 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache, cached_property, lru_cache
+from functools import cache, lru_cache
 
 from dockerarch.knowledge import curated, data
+from dockerarch.lazyattr import cached_property
 from dockerarch.lazyre import lazy_compile
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import field, record
