@@ -173,6 +173,22 @@ def test_a_new_record_is_resolved_anew() -> None:
     assert answer(registry, "1.1.0").first_version_with_prebuilt("arm64", "glibc") is None
 
 
+def test_snapshot_answers_are_the_snapshot_providers() -> None:
+    from dockerarch.knowledge import npm
+
+    shipped = npm.SnapshotProvider.default()
+    for name in ("canvas", "sharp", "bcrypt", "left-pad", "not-a-package-x"):
+        for spec in ("*", "^2.0.0", "2.11.2", "latest", "0.0.1"):
+            for arch, libc in (("arm64", "glibc"), ("amd64", "musl"), ("arm64", "musl")):
+                fresh = addon_support(name, spec, arch, libc, shipped)
+                assert addon_support(name, spec, arch, libc) == fresh
+                assert addon_support(name, spec, arch, libc) == fresh  # from the memo
+    assert any(addon_support("canvas", "*", a, "glibc") is not None for a in ("arm64", "amd64"))
+    for i in range(npm._SNAPSHOT_ANSWERS_MAX + 10):
+        addon_support("canvas", f"^{i}.0.0", "arm64", "glibc")
+    assert 0 < len(npm._snapshot_answers) <= npm._SNAPSHOT_ANSWERS_MAX
+
+
 def test_equal_versions_resolve_to_their_first_spelling() -> None:
     versions = ["1.0.0+build.1", "v1.0.0", "1.0.0", "0.9.0", "2.0.0-rc.1"]
     assert resolve_version("^1", versions) == max_satisfying(versions, "^1") == "1.0.0+build.1"

@@ -899,7 +899,29 @@ def addon_support(
     None when the package is not a known native addon (pure JavaScript packages included)
     or the spec resolves to no known version.
     """
-    record = (provider or SnapshotProvider.default()).package(name)
+    if provider is not None:
+        return _addon_support(name, version_or_range, arch, libc, provider)
+    # The shipped snapshot never changes: its answers are kept (a registry's are asked
+    # anew). Each dependency is asked per platform and libc, by DA601 and DA701 both, and
+    # files repeat their installs.
+    key = (name, version_or_range, arch, libc)
+    if key in _snapshot_answers:
+        return _snapshot_answers[key]
+    answer = _addon_support(name, version_or_range, arch, libc, SnapshotProvider.default())
+    if len(_snapshot_answers) >= _SNAPSHOT_ANSWERS_MAX:
+        _snapshot_answers.clear()
+    _snapshot_answers[key] = answer
+    return answer
+
+
+_snapshot_answers: dict[tuple[str, str, str, str], AddonAnswer | None] = {}
+_SNAPSHOT_ANSWERS_MAX = 4096
+
+
+def _addon_support(
+    name: str, version_or_range: str, arch: str, libc: str, provider: NpmKnowledgeProvider
+) -> AddonAnswer | None:
+    record = provider.package(name)
     if record is None:
         return None
     version = _resolve(version_or_range, _record_order(record), record.dist_tags)
