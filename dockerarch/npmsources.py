@@ -7,6 +7,7 @@ from a command carry the index of the word. Files are read only inside the build
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -145,6 +146,12 @@ def parse_npm_command(words: Sequence[str]) -> NpmCommand | None:
 
     Leading ``VAR=value`` words count as the command's environment (``npm_config_*``).
     """
+    # Files repeat their install commands, and the reading depends on the words alone.
+    return _parse_npm_command(tuple(words))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_npm_command(words: tuple[str, ...]) -> NpmCommand | None:
     env: dict[str, str] = {}
     start = 0
     while start < len(words) and _ENV_WORD.match(words[start]):
