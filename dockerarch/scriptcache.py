@@ -28,14 +28,20 @@ _cache: OrderedDict[_Key, tuple[int, tuple[Script, ...]]] = OrderedDict()
 _lock = _thread.allocate_lock()
 
 
+def text_key(ins: Instruction, source: str, escape: str) -> _Key:
+    """What the scripts of ``ins`` depend on: its text (heredoc bodies included) and the
+    escape character. Anything worked out from their words alone, not from where they
+    stand, depends on no more either."""
+    return (source[ins.span.start : ins.span.end], escape)
+
+
 def scripts_of(ins: Instruction, source: str, escape: str) -> list[Script]:
     """``run_scripts(ins, source)``, from the cache when the same text was parsed before."""
     if ins.name != "RUN" or ins.json is not None:
         return []
-    text = source[ins.span.start : ins.span.end]
-    if len(text) > MAX_TEXT:
+    key = text_key(ins, source, escape)
+    if len(key[0]) > MAX_TEXT:
         return run_scripts(ins, source)
-    key = (text, escape)
     with _lock:
         hit = _cache.get(key)
         if hit is not None:

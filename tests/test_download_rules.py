@@ -177,6 +177,21 @@ def test_escape_directive_and_crlf_are_kept() -> None:
     assert not parse(out).errors and da301(out) == []
 
 
+def test_a_repeated_run_is_found_wherever_it_stands() -> None:
+    # Whether a RUN fetches anything is kept by its text and escape character (as its
+    # scripts are): the same lines elsewhere, in another file, are found there.
+    run = f"RUN curl -fsSLO {NODE} \\\n    && echo done\n"
+    first = da301(f"FROM debian\n{run}")
+    moved = da301(f"FROM debian\nENV A=1\n\n{run}")
+    assert len(first) == len(moved) == 1
+    shift = len("ENV A=1\n\n")
+    assert moved[0].span.start == first[0].span.start + shift
+    assert moved[0].message == first[0].message
+    # With ` as the escape, the backslash ends nothing: `&&` starts an instruction of its own.
+    escaped = da301(f"# escape=`\nFROM debian\n{run}")
+    assert len(escaped) == 1 and escaped[0].span.start == first[0].span.start + len("# escape=`\n")
+
+
 def test_single_quotes_are_reopened_for_the_variable() -> None:
     text = f"FROM debian\nRUN curl -fsSLO '{GO}'\n"
     out = fixed(text, da301(text))
