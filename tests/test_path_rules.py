@@ -318,3 +318,16 @@ def test_doc_example_shows_problem_then_cure(r: Rule) -> None:
 def test_every_arch_spelling_the_pre_check_looks_for_holds_64(spelling: str) -> None:
     # arch_in_paths and the RUN pre-check skip text without "64" before running the pattern.
     assert "64" in spelling
+
+
+def test_da311_repeated_runs_read_the_same_wherever_they_stand() -> None:
+    # A RUN without hits is remembered by its text (scriptcache.text_key): asked again,
+    # in place or elsewhere, it still has none, and one with hits still has them.
+    quiet = "RUN curl -fsSLO https://example.org/tool-linux-amd64.tgz\n"
+    loud = "RUN gcc -L/usr/lib/x86_64-linux-gnu -o app app.c\n"
+    exec_form = 'RUN ["ls", "/usr/lib/x86_64-linux-gnu"]\n'
+    hit = [("DA311", "warning", "x86_64-linux-gnu")]
+    for _ in range(2):
+        assert found(f"FROM debian\n{quiet}") == []
+        assert found(f"FROM debian\nENV A=1\n{quiet}{loud}") == hit
+        assert found(f"FROM debian\n{exec_form}") == hit
