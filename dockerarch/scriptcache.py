@@ -58,6 +58,28 @@ def scripts_of(ins: Instruction, source: str, escape: str) -> list[Script]:
     return found
 
 
+class TextFlags:
+    """Yes-or-no facts about RUNs, kept by :func:`text_key`.
+
+    For a fact worked out from the words of a RUN's scripts alone, not from where they
+    stand (which only places a finding): rules ask such facts of every RUN, and files
+    repeat RUN lines. Bounded like the script cache; RUNs over MAX_TEXT are not kept.
+    """
+
+    def __init__(self) -> None:
+        self._flags: dict[_Key, bool] = {}
+
+    def get(self, key: _Key) -> bool | None:
+        return self._flags.get(key)
+
+    def put(self, key: _Key, flag: bool) -> None:
+        if len(key[0]) > MAX_TEXT:
+            return
+        if len(self._flags) >= MAX_ENTRIES:
+            self._flags.clear()
+        self._flags[key] = flag
+
+
 def clear() -> None:
     with _lock:
         _cache.clear()

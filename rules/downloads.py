@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dockerarch.diagnostics import Diagnostic, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.lazyre import lazy_compile
-from dockerarch.scriptcache import MAX_TEXT, text_key
+from dockerarch.scriptcache import TextFlags, text_key
 from dockerarch.shell.model import Command, Word
 from dockerarch.syntax import Instruction
 
@@ -110,16 +110,11 @@ def _fetches(ctx: Context, ins: Instruction) -> bool:
     found = _fetching.get(key)
     if found is None:
         found = any(operands(c.effective()) for s in ctx.model.scripts(ins) for c in s.commands)
-        # Not for the rare huge RUN, whose text would stay held (as scriptcache does).
-        if len(key[0]) <= MAX_TEXT:
-            if len(_fetching) >= _FETCHING_MAX:
-                _fetching.clear()
-            _fetching[key] = found
+        _fetching.put(key, found)
     return found
 
 
-_fetching: dict[tuple[str, str], bool] = {}
-_FETCHING_MAX = 4096
+_fetching = TextFlags()
 
 
 @rule(

@@ -17,6 +17,7 @@ from dockerarch.model import Stage
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import record
 from dockerarch.runscripts import may_hold
+from dockerarch.scriptcache import TextFlags, text_key
 from dockerarch.shell.model import EVERYWHERE, Command, Guard
 from dockerarch.shell.model import Word as ShellWord
 from dockerarch.syntax import Instruction, LineIndex, Span
@@ -319,34 +320,51 @@ def foreign_arch_packages(ctx: Context) -> Iterator[Diagnostic]:
     for stage in ctx.model.stages:
         if build_platform_stage(ctx, stage):
             continue
-        for ins, cmd in _commands(ctx, stage):
-            for found in _package_findings(cmd):
-                platforms = _platforms(ctx, ins, cmd.guard, _not_native(ctx, found.arch))
-                if platforms:
-                    where = ", ".join(str(p) for p in platforms)
-                    yield ctx.diagnostic(
-                        found.span,
-                        f"{found.what}, which {where} cannot run",
-                        platforms=platforms,
-                    )
-            if cmd.name is None or cmd.name.value not in ("echo", "printf"):
+        for ins in stage.body:
+            if ins.name != "RUN":
                 continue
-            for word in cmd.args:
-                for piece, piece_span in word.literal_pieces:
-                    for sa in source_arches(piece):
-                        platforms = _wrong_for_source(ctx, ins, cmd.guard, sa)
-                        if not platforms:
-                            continue
-                        start = piece_span.start + sa.start
-                        span = Span(start, start + len(sa.text))
+            # Whether a command names foreign packages or source arches depends on its
+            # words alone; a RUN with none is remembered, and files repeat RUN lines.
+            key = text_key(ins, ctx.tree.text, ctx.tree.escape)
+            if _without_candidates.get(key):
+                continue
+            candidates = False
+            for cmd in (c.effective() for s in ctx.model.scripts(ins) for c in s.commands):
+                for found in _package_findings(cmd):
+                    candidates = True
+                    platforms = _platforms(ctx, ins, cmd.guard, _not_native(ctx, found.arch))
+                    if platforms:
+                        where = ", ".join(str(p) for p in platforms)
                         yield ctx.diagnostic(
-                            span,
-                            _source_message(sa, platforms),
-                            fix=_source_fix(ctx, word, span, sa),
+                            found.span,
+                            f"{found.what}, which {where} cannot run",
                             platforms=platforms,
                         )
+                if cmd.name is None or cmd.name.value not in ("echo", "printf"):
+                    continue
+                for word in cmd.args:
+                    for piece, piece_span in word.literal_pieces:
+                        for sa in source_arches(piece):
+                            candidates = True
+                            platforms = _wrong_for_source(ctx, ins, cmd.guard, sa)
+                            if not platforms:
+                                continue
+                            start = piece_span.start + sa.start
+                            span = Span(start, start + len(sa.text))
+                            yield ctx.diagnostic(
+                                span,
+                                _source_message(sa, platforms),
+                                fix=_source_fix(ctx, word, span, sa),
+                                platforms=platforms,
+                            )
+            if not candidates:
+                _without_candidates.put(key, True)
         for ins in stage.body:
             yield from _copied_sources(ctx, ins)
+
+
+#: RUNs whose commands name no foreign package and no source arch.
+_without_candidates = TextFlags()
 
 
 def _emulations(cmd: Command) -> Iterator[tuple[Span, str | None, str]]:

@@ -14,7 +14,7 @@ from dockerarch.lazyre import lazy_compile
 from dockerarch.model import Stage, arch_in_name
 from dockerarch.platforms import Platform, normalize_arch
 from dockerarch.records import record
-from dockerarch.scriptcache import MAX_TEXT, text_key
+from dockerarch.scriptcache import TextFlags, text_key
 from dockerarch.shell.model import EVERYWHERE, Guard
 from dockerarch.shell.model import Word as ShellWord
 from dockerarch.stageenv import stage_env
@@ -169,7 +169,7 @@ def _run_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
     # places the hit), so a RUN without any is remembered by what its scripts depend on:
     # most RUNs naming an arch name it in a URL, and files repeat them.
     key = text_key(ins, text, ctx.tree.escape)
-    if key in _without_hits and ins.json is None:
+    if ins.json is None and _without_hits.get(key):
         return
     seen: set[Span] = set()
     for script in ctx.model.scripts(ins):
@@ -184,10 +184,8 @@ def _run_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
                 if hit.span not in seen:
                     seen.add(hit.span)
                     yield _Site(hit, ins, guard, word.span, True)
-    if not seen and ins.json is None and len(key[0]) <= MAX_TEXT:
-        if len(_without_hits) >= _WITHOUT_HITS_MAX:
-            _without_hits.clear()
-        _without_hits.add(key)
+    if not seen and ins.json is None:
+        _without_hits.put(key, True)
     if ins.json is not None and ins.json and not ctx.model.scripts(ins):
         # Exec form: the words are passed as they are.
         for w in ins.json:
@@ -196,9 +194,8 @@ def _run_sites(ctx: Context, ins: Instruction) -> Iterator[_Site]:
                 yield _Site(hit, ins, EVERYWHERE, w.span, False)
 
 
-#: RUNs (by scriptcache.text_key) whose words hold no arch in a path.
-_without_hits: set[tuple[str, str]] = set()
-_WITHOUT_HITS_MAX = 4096
+#: Shell-form RUNs whose words hold no arch in a path.
+_without_hits = TextFlags()
 
 
 def file_arch(path: Path | None) -> str | None:

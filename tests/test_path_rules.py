@@ -233,6 +233,17 @@ def test_da405_i386_is_fine_for_amd64_only_builds() -> None:
     assert len(run(text, platforms=("linux/arm64",))) == 2
 
 
+def test_da405_repeated_runs_read_the_same_wherever_they_stand() -> None:
+    # A RUN naming no foreign package or source arch is remembered by its text; one whose
+    # candidates another platform list filtered out is not.
+    foreign = "RUN dpkg --add-architecture i386 && apt-get install -y libc6:i386\n"
+    clean = "RUN apt-get install -y make\n"
+    for _ in range(2):
+        assert found(f"FROM debian\n{clean}") == []
+        assert found(f"FROM debian\n{foreign}", platforms=("linux/amd64",)) == []
+        assert len(run(f"FROM debian\nENV A=1\n{clean}{foreign}", platforms=("linux/arm64",))) == 2
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
