@@ -9,6 +9,7 @@ can rewrite the text.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -223,6 +224,9 @@ def is_url(text: str) -> bool:
     return m is not None and m.end() > 2
 
 
+# A file names the same few requirements in every install, and Dockerfiles repeat them;
+# the reading depends on the text alone and makes a frozen record.
+@functools.lru_cache(maxsize=4096)
 def interpret(text: str) -> _Interpretation:
     """Read a requirement string the way pip's install_req_from_line would classify it."""
     text = text.strip()
