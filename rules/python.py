@@ -11,7 +11,9 @@ from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLoca
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import builddeps
 from dockerarch.records import record
-from dockerarch.syntax import Span
+from dockerarch.runscripts import may_hold
+from dockerarch.scriptcache import TextFlags, text_key
+from dockerarch.syntax import Instruction, Span
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,15 +44,34 @@ def _runs_python_installer(ctx: Context) -> bool:
     if isinstance(cached, bool):
         return cached
     found = any(
-        _installer_program(raw.effective().words)
+        _run_installs_python(ctx, ins)
         for stage in ctx.model.stages
         for ins in stage.body
         if ins.name == "RUN"
-        for script in ctx.model.scripts(ins)
-        for raw in script.commands
     )
     ctx.cache["runs_python_installer"] = found
     return found
+
+
+def _run_installs_python(ctx: Context, ins: Instruction) -> bool:
+    if not may_hold(ins, INSTALLER_MARKS):
+        return False
+    # The answer reads the commands' words alone: kept by the text they depend on.
+    key = text_key(ins, ctx.tree.text, ctx.tree.escape)
+    found = _installing.get(key)
+    if found is None:
+        found = any(
+            _installer_program(raw.effective().words)
+            for script in ctx.model.scripts(ins)
+            for raw in script.commands
+        )
+        _installing.put(key, found)
+    return found
+
+
+_installing = TextFlags()
+#: What _installer_program looks for, as may_hold needles: a RUN naming none is not walked.
+INSTALLER_MARKS = ("pip", "uv", "poetry", "python", "pypy")
 
 
 def _installer_program(words: Sequence[ShellWord]) -> bool:

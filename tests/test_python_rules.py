@@ -110,3 +110,33 @@ def test_requirements_outside_context_are_never_read(tmp_path: Path) -> None:
         text, Settings(), path=ctx / "Dockerfile", context_dir=ctx, rules=py_rules.RULES
     )
     assert result.diagnostics == []
+
+
+def test_python_installer_prefilter_answers_per_run_as_a_walk_does() -> None:
+    # Each RUN's answer is kept by its text: asked again, in place or elsewhere, it holds.
+    from dockerarch_rules.python import _installer_program, _run_installs_python
+
+    from dockerarch.engine import Context
+    from dockerarch.model import build_model
+    from dockerarch.syntax import parse
+
+    runs = [
+        "RUN pip install requests==2.31.0",
+        "RUN /usr/local/bin/python3.12 -m pip install -r requirements.txt",
+        "RUN apt-get update && apt-get install -y curl",
+        "RUN uv sync --frozen",
+        'RUN "$PIP" install x',
+        "RUN echo pipeline && make",
+        "RUN sudo -E pypy3 -m ensurepip",
+    ]
+    for _ in range(2):
+        for prefix in ("", "ENV A=1\n"):
+            tree = parse("FROM python:3.12\n" + prefix + "\n".join(runs) + "\n")
+            ctx = Context(tree, build_model(tree), Settings(), None, None)
+            for ins in (i for i in tree.instructions if i.name == "RUN"):
+                walk = any(
+                    _installer_program(c.effective().words)
+                    for s in ctx.model.scripts(ins)
+                    for c in s.commands
+                )
+                assert _run_installs_python(ctx, ins) is walk, ctx.text(ins.span)

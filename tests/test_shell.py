@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from dockerarch_rules.python import INSTALLER_MARKS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -926,6 +927,7 @@ _NEEDLES = [
     ("npm", "yarn"),
     ("qemu-", "update-binfmts", "binfmt_misc", "docker", "podman"),
     _INSTALLERS,
+    INSTALLER_MARKS,
 ]
 
 
