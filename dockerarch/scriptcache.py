@@ -21,6 +21,8 @@ from dockerarch.syntax.positions import Span
 MAX_ENTRIES = 4096
 #: Longer instructions are parsed every time: rare, and they would crowd out the rest.
 MAX_TEXT = 65_536
+#: Longer RUNs have no TextFlags kept.
+FLAG_TEXT = 4096
 
 _Key = tuple[str, str]
 _cache: OrderedDict[_Key, tuple[int, tuple[Script, ...]]] = OrderedDict()
@@ -63,7 +65,10 @@ class TextFlags:
 
     For a fact worked out from the words of a RUN's scripts alone, not from where they
     stand (which only places a finding): rules ask such facts of every RUN, and files
-    repeat RUN lines. Bounded like the script cache; RUNs over MAX_TEXT are not kept.
+    repeat RUN lines. At most MAX_ENTRIES RUNs of up to FLAG_TEXT characters each (the
+    parser's instruction memo keeps no longer ones either): the keys hold their text, so a
+    long-lived process (the language server) holds at most 16 MB of it per fact, and RUNs
+    of a few hundred characters in practice.
     """
 
     def __init__(self) -> None:
@@ -73,7 +78,7 @@ class TextFlags:
         return self._flags.get(key)
 
     def put(self, key: _Key, flag: bool) -> None:
-        if len(key[0]) > MAX_TEXT:
+        if len(key[0]) > FLAG_TEXT:
             return
         if len(self._flags) >= MAX_ENTRIES:
             self._flags.clear()

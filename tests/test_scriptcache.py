@@ -75,3 +75,14 @@ def test_bounded() -> None:
         ins = tree.instructions[-1]
         scriptcache.scripts_of(ins, tree.text, tree.escape)
     assert len(scriptcache._cache) == scriptcache.MAX_ENTRIES
+
+
+def test_text_flags_keep_short_runs_and_stay_bounded() -> None:
+    flags = scriptcache.TextFlags()
+    long_run = ("RUN " + "x" * scriptcache.FLAG_TEXT, "\\")
+    flags.put(long_run, True)
+    assert flags.get(long_run) is None  # asked anew every time
+    for i in range(scriptcache.MAX_ENTRIES + 10):
+        flags.put((f"RUN echo {i}", "\\"), i % 2 == 0)
+    assert flags.get((f"RUN echo {scriptcache.MAX_ENTRIES + 9}", "\\")) is False
+    assert 0 < len(flags._flags) <= scriptcache.MAX_ENTRIES
