@@ -90,9 +90,10 @@ def naming_for(url: str, token: str) -> ArchNaming | None:
         if row.amd64 == spelling and re.search(row.pattern, url, re.IGNORECASE):
             found = row.naming
             break
-    if len(_namings) >= _NAMINGS_MAX:
-        _namings.clear()
-    _namings[key] = found
+    if len(url) <= _NAMINGS_URL_MAX:
+        if len(_namings) >= _NAMINGS_MAX:
+            _namings.clear()
+        _namings[key] = found
     return found
 
 
@@ -100,6 +101,8 @@ def naming_for(url: str, token: str) -> ArchNaming | None:
 #: files repeat their downloads.
 _namings: dict[tuple[str, str], ArchNaming | None] = {}
 _NAMINGS_MAX = 4096
+#: The memo holds its URLs: a pathological one (a word of a megabyte) is not kept.
+_NAMINGS_URL_MAX = 4096
 
 
 def arch_tokens(url: str, token: str) -> dict[str, str] | None:
