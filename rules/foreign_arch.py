@@ -86,11 +86,11 @@ def _not_native(ctx: Context, arch: str) -> set[str]:
 
 
 def _commands(
-    ctx: Context, stage: Stage, needles: tuple[str, ...] | None = None
+    ctx: Context, stage: Stage, needles: tuple[str, ...]
 ) -> Iterator[tuple[Instruction, Command]]:
-    """The effective commands of the stage's RUNs; with ``needles``, of those that may name one."""
+    """The effective commands of the stage's RUNs that may name one of ``needles``."""
     for ins in stage.body:
-        if needles is not None and (ins.name != "RUN" or not may_hold(ins, needles)):
+        if ins.name != "RUN" or not may_hold(ins, needles):
             continue
         for script in ctx.model.scripts(ins):
             for cmd in script.commands:
