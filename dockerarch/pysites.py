@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from dockerarch.engine import Context
 from dockerarch.model import Stage
+from dockerarch.pysources import INSTALLER_MARKS
 from dockerarch.pysources.files import ContextError, display, read_text_in_root
 from dockerarch.pysources.model import (
     IndexOptions,
@@ -20,7 +21,7 @@ from dockerarch.pysources.model import (
     RequirementsResult,
     make_requirement,
 )
-from dockerarch.pysources.pip import PROGRAM_STARTS, PipInstall, pip_install_args
+from dockerarch.pysources.pip import PipInstall, pip_install_args
 from dockerarch.pysources.selection import Selection, local_project, project_command, selected
 from dockerarch.records import field, record
 from dockerarch.runscripts import may_hold
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 _PROJECT_NAMES = frozenset({"pyproject.toml", "setup.py", "setup.cfg"})
-#: What the program name of every install pip_install_args and project_command know holds
-#: (the first's program starts, and poetry, uv and pipenv): a RUN naming none installs
-#: nothing from PyPI.
-_INSTALLERS = (*PROGRAM_STARTS, "poetry")
 # The readers of requirements, project and lock files are imported where a site has such a
 # file: a plain `pip install NAME` needs none of them.
 
@@ -70,7 +67,7 @@ def pip_sites(ctx: Context) -> list[PipSite]:
     view = ctx.views()[0]
     for stage in ctx.model.stages:
         for ins in stage.body:
-            if ins.name != "RUN" or not may_hold(ins, _INSTALLERS):
+            if ins.name != "RUN" or not may_hold(ins, INSTALLER_MARKS):
                 continue
             senv = stage_env(view, stage, ctx.context_dir)
             for script in ctx.model.scripts(ins):

@@ -10,6 +10,7 @@ from dockerarch_rules.build_deps import fixed_by_build_deps
 from dockerarch.diagnostics import Applicability, Diagnostic, Edit, ExternalLocation, Fix, Severity
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import builddeps
+from dockerarch.pysources import INSTALLER_MARKS
 from dockerarch.records import record
 from dockerarch.runscripts import may_hold
 from dockerarch.scriptcache import TextFlags, text_key
@@ -54,6 +55,8 @@ def _runs_python_installer(ctx: Context) -> bool:
 
 
 def _run_installs_python(ctx: Context, ins: Instruction) -> bool:
+    # Every program _installer_program accepts holds one of the marks: a RUN naming none
+    # is not walked.
     if not may_hold(ins, INSTALLER_MARKS):
         return False
     # The answer reads the commands' words alone: kept by the text they depend on.
@@ -70,8 +73,6 @@ def _run_installs_python(ctx: Context, ins: Instruction) -> bool:
 
 
 _installing = TextFlags()
-#: What _installer_program looks for, as may_hold needles: a RUN naming none is not walked.
-INSTALLER_MARKS = ("pip", "uv", "poetry", "python", "pypy")
 
 
 def _installer_program(words: Sequence[ShellWord]) -> bool:

@@ -6,12 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from dockerarch_rules.python import INSTALLER_MARKS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockerarch.platforms import normalize_arch
-from dockerarch.pysites import _INSTALLERS
+from dockerarch.pysources import INSTALLER_MARKS
 from dockerarch.shell import (
     ARCHES,
     EVERYWHERE,
@@ -926,7 +925,6 @@ _PLAIN = st.sampled_from(
 _NEEDLES = [
     ("npm", "yarn"),
     ("qemu-", "update-binfmts", "binfmt_misc", "docker", "podman"),
-    _INSTALLERS,
     INSTALLER_MARKS,
 ]
 

@@ -30,6 +30,14 @@ if TYPE_CHECKING:
     from dockerarch.pysources.project import PROJECT_FILE_NAMES, read_project_file
     from dockerarch.pysources.reqfile import is_requirements_name, read_requirements_file
 
+#: How every program name pip_install_args recognises starts.
+PROGRAM_STARTS = ("pip", "python", "pypy", "uv")
+#: What the program name of every Python install dockerarch reads holds (pip_install_args',
+#: and poetry, uv and pipenv for a project's own install): the needles of ``may_hold`` for
+#: "this RUN installs nothing from PyPI". Here, not in pip.py, so that the rule pack can ask
+#: without importing the readers.
+INSTALLER_MARKS = (*PROGRAM_STARTS, "poetry")
+
 # Each name is imported from its module on first use: a plain `pip install` needs neither the
 # project-file nor the requirements-file readers, and importing them all costs start-up time.
 _HOMES = {

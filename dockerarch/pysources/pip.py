@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dockerarch.lazyre import lazy_compile
+from dockerarch.pysources import PROGRAM_STARTS
 from dockerarch.pysources.model import IndexOptions
 from dockerarch.pysources.optscan import POSITIONAL, UNKNOWN, OptionTable, scan, table
 from dockerarch.records import field, record
@@ -247,8 +248,6 @@ _UV_PIP = _UV_GLOBAL.merged(
 _PIP_PROGRAM = lazy_compile(r"pip(?:\d+(?:\.\d+)*)?")
 _PYTHON_PROGRAM = lazy_compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[tdmu]*")
 _PYTHON_VALUE_OPTIONS = frozenset("WX")
-#: How every program name pip_install_args recognises starts.
-PROGRAM_STARTS = ("pip", "python", "pypy", "uv")
 
 
 def pip_install_args(words: Sequence[str]) -> tuple[int, PipInstall] | None:
