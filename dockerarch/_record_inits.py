@@ -45,16 +45,6 @@ def init_aaf(
     self._record_p2 = _record_f2() if _record_p2 is _record_FACTORY else _record_p2
 
 
-def init_aap(
-    self,
-    _record_p0,
-    _record_p1,
-):
-    self._record_p0 = _record_p0
-    self._record_p1 = _record_p1
-    self.__post_init__()
-
-
 def init_aaaa(
     self,
     _record_p0,
@@ -792,7 +782,6 @@ TEMPLATES = {
     "aa": init_aa.__code__,
     "aaa": init_aaa.__code__,
     "aaf": init_aaf.__code__,
-    "aap": init_aap.__code__,
     "aaaa": init_aaaa.__code__,
     "aaaf": init_aaaf.__code__,
     "ffff": init_ffff.__code__,
