@@ -85,7 +85,18 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
                 )
 
 
-def _npm_builds(ctx: Context) -> Iterator[SourceBuild]:
+def _npm_builds(ctx: Context) -> list[SourceBuild]:
+    """The npm source builds of the file (cached in ``ctx.cache``: DA601 asks about each
+    package it reports, and DA701 about all of them)."""
+    cached = ctx.cache.get("npm_builds")
+    if isinstance(cached, list):
+        return cached
+    builds = list(_find_npm_builds(ctx))
+    ctx.cache["npm_builds"] = builds
+    return builds
+
+
+def _find_npm_builds(ctx: Context) -> Iterator[SourceBuild]:
     for site in npm_sites(ctx):
         for dep in site.deps:
             name = dep.dependency.name
