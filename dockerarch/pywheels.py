@@ -137,6 +137,12 @@ def wheel_answers(
 
 def _explain_unknowns(ctx: Context, senv: StageEnv, python: tuple[int, int] | None) -> None:
     """Say for --verbose why a stage's wheel answers are vague (once per stage and reason)."""
+    # Asked for every requirement on every platform: worked out once per stage, platform
+    # and Python.
+    asked = ("explained_unknowns", senv.stage.index, senv.view.platform, python)
+    if asked in ctx.cache:
+        return
+    ctx.cache[asked] = True
     stage = f"stage '{senv.stage.label}'"
     if senv.image is None:
         why = "its base image depends on a build argument without a usable default"

@@ -64,14 +64,13 @@ def lacking(ctx: Context, build: SourceBuild) -> BuildNeeds | None:
     """
     env = build.env
     offset = build.command.span.start
-    line = ctx.tree.lines.position(offset).line
     if env.base is None or env.package_manager is None:
         why = "the base image is not known" if env.base is None else "no package manager is known"
-        _note(ctx, f"line {line}: build dependencies of {build.what} not checked: {why}")
+        _unchecked(ctx, build, why)
         return None
     if env.partial_before(offset):
         why = "an earlier install names packages through a variable dockerarch cannot follow"
-        _note(ctx, f"line {line}: build dependencies of {build.what} not checked: {why}")
+        _unchecked(ctx, build, why)
         return None
     have = env.capabilities_before(offset)
     if env.python_before(offset)[0] is not None:
@@ -82,7 +81,10 @@ def lacking(ctx: Context, build: SourceBuild) -> BuildNeeds | None:
     return todo if todo else None
 
 
-def _note(ctx: Context, text: str) -> None:
+def _unchecked(ctx: Context, build: SourceBuild, why: str) -> None:
+    """A note for --verbose (the line is looked up only for one)."""
+    line = ctx.tree.lines.position(build.command.span.start).line
+    text = f"line {line}: build dependencies of {build.what} not checked: {why}"
     if text not in ctx.notes:
         ctx.notes.append(text)
 
