@@ -18,20 +18,10 @@ from dockerarch.diagnostics import (
 )
 from dockerarch.engine import Context, rule
 from dockerarch.knowledge import builddeps
-from dockerarch.knowledge.builddeps import BuildNeeds, Ecosystem
+from dockerarch.knowledge.builddeps import BuildNeeds
 from dockerarch.records import record
 from dockerarch.sourcebuilds import SourceBuild, guarded, install_command, lacking, tool_builds
 from dockerarch.syntax import Instruction, Span
-
-_NOTHING = BuildNeeds(())
-
-
-def _needs(ecosystem: Ecosystem, name: str) -> BuildNeeds:
-    # Asked only for a build that happens: it reads the build-deps table, which most files
-    # (pure-Python and prebuilt packages) never need.
-    return builddeps.toolchain_for(ecosystem) | (
-        builddeps.requirements_for(ecosystem, name) or _NOTHING
-    )
 
 
 def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
@@ -79,7 +69,7 @@ def _pip_builds(ctx: Context) -> Iterator[SourceBuild]:
                     site.command,
                     word_span,
                     external,
-                    _needs("pypi", req.name),
+                    builddeps.source_build_needs("pypi", req.name),
                     a.env,
                     a.python,
                 )
@@ -118,7 +108,7 @@ def _find_npm_builds(ctx: Context) -> Iterator[SourceBuild]:
                     site.command,
                     dep.span,
                     dep.external,
-                    _needs("npm", name),
+                    builddeps.source_build_needs("npm", name),
                     a.env,
                 )
 

@@ -178,10 +178,7 @@ def _version_edit(req: PyRequirement, word_span: Span, new: Version) -> Edit | N
 
 
 def _build_needs_note(answer: PlatformAnswer, name: str, offset: int) -> str | None:
-    needs = builddeps.toolchain_for("pypi")
-    extra = builddeps.requirements_for("pypi", name)
-    if extra is not None:
-        needs = needs | extra
+    needs = builddeps.source_build_needs("pypi", name)
     pm = answer.env.package_manager
     if pm is None or answer.env.partial_before(offset):
         return None

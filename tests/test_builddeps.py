@@ -11,6 +11,7 @@ from dockerarch.knowledge.builddeps import (
     packages_for,
     provides,
     requirements_for,
+    source_build_needs,
     toolchain_for,
 )
 
@@ -216,6 +217,23 @@ def test_union_orders_toolchain_first() -> None:
     assert merged.capabilities == ("cc", "python-headers", "libpq")
     assert toolchain_for("npm").capabilities == ("c++", "make", "python3")
     assert toolchain_for("pypi").capabilities == ("cc", "python-headers")
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "package"),
+    [("npm", "canvas"), ("pypi", "psycopg2"), ("pypi", "Psycopg2"), ("npm", "left-pad")],
+)
+def test_source_build_needs_are_the_toolchain_and_the_packages_own(
+    ecosystem: str, package: str
+) -> None:
+    own = requirements_for(ecosystem, package)  # type: ignore[arg-type]
+    toolchain = toolchain_for(ecosystem)  # type: ignore[arg-type]
+    expected = toolchain if own is None else toolchain | own
+    got = source_build_needs(ecosystem, package)  # type: ignore[arg-type]
+    assert got == expected
+    assert (got.recipes, got.source, got.note) == (expected.recipes, expected.source, expected.note)
+    # Kept: every build on every platform asks.
+    assert source_build_needs(ecosystem, package) is got  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ __all__ = [
     "packages_for",
     "provides",
     "requirements_for",
+    "source_build_needs",
     "toolchain_for",
 ]
 
@@ -162,6 +163,16 @@ def requirements_for(ecosystem: Ecosystem, package: str) -> BuildNeeds | None:
 def toolchain_for(ecosystem: Ecosystem) -> BuildNeeds:
     """The toolchain every native build in ``ecosystem`` needs (node-gyp, setuptools, mkmf)."""
     return BuildNeeds(capabilities=_ordered(_data()["toolchains"][ecosystem]))
+
+
+# Asked for every source build on every target platform, with the same few packages.
+@lru_cache(maxsize=4096)
+def source_build_needs(ecosystem: Ecosystem, package: str) -> BuildNeeds:
+    """All that building ``package`` from source needs: the ecosystem's toolchain, then the
+    package's own needs when the table has an entry."""
+    needs = toolchain_for(ecosystem)
+    extra = requirements_for(ecosystem, package)
+    return needs if extra is None else needs | extra
 
 
 def missing(
