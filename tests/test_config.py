@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dockerarch.commands._common import Input
 from dockerarch.config import (
     ConfigError,
     FileConfig,
@@ -309,3 +310,22 @@ def test_platform_text_joins_the_parts_it_has(os_: str, arch: str, variant: str)
     # __str__ spells the usual case out; any platform reads as its non-empty parts joined.
     platform = Platform(os_, arch, variant)
     assert str(platform) == "/".join(p for p in (os_, arch, variant) if p)
+
+
+def _inputs(*argv: str) -> list[Input]:
+    from dockerarch.cli import build_parser
+    from dockerarch.commands._common import Problems, iter_inputs
+
+    args = build_parser("check").parse_args(["check", *argv])
+    return list(iter_inputs(args, Problems()))
+
+
+def test_files_of_a_directory_share_settings_unless_ignored_per_file(tmp_path: Path) -> None:
+    for name in ("a.Dockerfile", "b.Dockerfile"):
+        write(tmp_path / name, "FROM --platform=linux/amd64 alpine\n")
+    a, b = (str(tmp_path / n) for n in ("a.Dockerfile", "b.Dockerfile"))
+    first, second = _inputs("--isolated", a, b)
+    assert first.settings is second.settings  # worked out once for the directory
+    write(tmp_path / ".dockerarch.toml", '[per-file-ignores]\n"b.Dockerfile" = ["DA101"]\n')
+    first, second = _inputs(a, b)
+    assert first.settings.enabled("DA101") and not second.settings.enabled("DA101")

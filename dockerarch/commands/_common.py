@@ -186,8 +186,9 @@ def iter_inputs(args: argparse.Namespace, problems: Problems) -> Iterator[Input]
         raise UsageError("stdin (-) can be read only once")
     context = Path(os.path.abspath(args.context)) if args.context else None
     files = [p for p in paths if str(p) != STDIN]
-    # Per directory: its path, configuration and cache directory (files share them).
-    directories: dict[str, tuple[Path, FileConfig, Path]] = {}
+    # Per directory: its path, configuration and cache directory, and the settings of its
+    # files when they share them (no per-file ignores): worked out once, not per file.
+    directories: dict[str, tuple[Path, FileConfig, Path, Settings | None]] = {}
     for item in discover(files, resolver.excluded):
         if isinstance(item, DiscoveryError):
             problems.report(display_path(item.path, cwd), item.problem)
@@ -197,8 +198,9 @@ def iter_inputs(args: argparse.Namespace, problems: Problems) -> Iterator[Input]
         known = directories.get(parent)
         if known is None:
             config = resolver.for_directory(Path(parent))
-            known = directories[parent] = (Path(parent), config, _cache_dir(config, cli))
-        directory, config, cache_dir = known
+            same = None if config.per_file_ignores else settings_for(config, cli, None)
+            known = directories[parent] = (Path(parent), config, _cache_dir(config, cli), same)
+        directory, config, cache_dir, same = known
         if config.path is not None:
             problems.note(name, f"configuration from {display_path(config.path, cwd)}")
         try:
@@ -211,7 +213,7 @@ def iter_inputs(args: argparse.Namespace, problems: Problems) -> Iterator[Input]
             path=item,
             text=source.text,
             mtime_ns=source.mtime_ns,
-            settings=settings_for(config, cli, item),
+            settings=same if same is not None else settings_for(config, cli, item),
             context_dir=context or directory,
             cache_dir=cache_dir,
         )
