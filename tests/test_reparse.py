@@ -128,3 +128,38 @@ def test_an_instruction_seen_before_is_remembered() -> None:
     # The same lines under another escape character are another instruction.
     other = "# escape=`\n" + text
     assert _tree(parse(other)) == _tree(_unremembered(other))
+
+
+def test_heredoc_instructions_are_remembered_with_their_bodies() -> None:
+    # The lines before a heredoc's body are the memo's key; the body and terminator that
+    # follow must be the same text too, and one header may have many bodies.
+    parser.clear_memo()
+    one = "FROM a\nRUN <<EOF\necho one\nEOF\n"
+    two = "FROM a\nRUN <<EOF\necho two\nEOF\nRUN <<EOF\necho one\nEOF\n"
+    first = parse(one)
+    again = parse("# moved\n" + one)
+    assert again.instructions[1].start_line == 3
+    assert again.instructions[1].heredocs[0].body == "echo one\n"
+    tree = parse(two)
+    assert [h.body for i in tree.instructions for h in i.heredocs] == ["echo two\n", "echo one\n"]
+    assert parse(one).instructions[1] is first.instructions[1]  # remembered, not parsed again
+    for text in (
+        one,
+        two,
+        "# moved\n" + one,
+        one + "RUN x\n",
+        one[:-1],
+        one.replace("EOF\n", "EOFX\n"),
+    ):
+        assert _tree(parse(text)) == _tree(_unremembered(text)), text
+
+
+def test_the_memo_holds_a_bounded_number_of_instructions(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser.clear_memo()
+    monkeypatch.setattr(parser, "_MEMO_SIZE", 20)
+    for n in range(50):
+        parse(f"FROM a\nRUN echo {n}\nRUN <<EOF\necho {n}\nEOF\n")
+    held = [len(entries) for entries in parser._memo.values()]
+    assert sum(held) == parser._held <= 20
+    assert max(held) <= parser._MEMO_BODIES  # one heredoc header, many bodies
+    parser.clear_memo()

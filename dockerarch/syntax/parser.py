@@ -205,17 +205,54 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
 
 
 #: Instructions parsed before, by their source lines and the escape character, with the
-#: offset and line they were parsed at. An instruction's parse depends on nothing else, and
-#: a repository repeats its FROM, COPY, ENV and RUN lines across Dockerfiles (and an editor
-#: re-reads the same ones): a known one is moved to where it stands (syntax/shift.py).
-_memo: dict[tuple[str, str], tuple[Instruction, int, int]] = {}
+#: offset and line they were parsed at and their whole text (heredoc bodies included). An
+#: instruction's parse depends on nothing else, and a repository repeats its FROM, COPY, ENV
+#: and RUN lines across Dockerfiles (and an editor re-reads the same ones): a known one is
+#: moved to where it stands (syntax/shift.py).
+_memo: dict[tuple[str, str], list[tuple[Instruction, int, int, str]]] = {}
+#: Instructions kept, and how many of them per key: the lines before a heredoc's body say
+#: nothing of the body.
 _MEMO_SIZE = 8192
+_MEMO_BODIES = 8
+_held = 0
 #: Longer instructions are parsed every time: rare, and they would hold much text.
 _MEMO_TEXT = 4096
 
 
 def clear_memo() -> None:
+    global _held
     _memo.clear()
+    _held = 0
+
+
+def _remember(key: tuple[str, str], entry: tuple[Instruction, int, int, str]) -> None:
+    global _held
+    if _held >= _MEMO_SIZE:
+        clear_memo()
+    known = _memo.setdefault(key, [])
+    if len(known) >= _MEMO_BODIES:
+        del known[0]
+        _held -= 1
+    known.append(entry)
+    _held += 1
+
+
+def _rememberable(ins: Instruction, whole: str) -> bool:
+    """Whether ``ins`` parses the same wherever its text ``whole`` starts a line."""
+    heredocs: list[Heredoc] = []
+    node: Instruction | None = ins
+    while node is not None:  # an ONBUILD trigger's heredocs are its own
+        heredocs.extend(node.heredocs)
+        node = node.inner
+    if not heredocs:
+        return True  # its lines are all _extent counts, and the key holds them
+    # A heredoc's parse reads on to its terminator line (to the end of the file when it has
+    # none): the same text followed by a newline ends it the same way anywhere.
+    return (
+        len(whole) <= _MEMO_TEXT
+        and whole.endswith("\n")
+        and all(h.terminator is not None for h in heredocs)
+    )
 
 
 class _Parser:
@@ -325,22 +362,26 @@ class _Parser:
         end = self._extent(i)
         start = lines[i][0]
         source = self.text[start : lines[end - 1][2]]
-        # A "<" may start a heredoc, which takes more lines than _extent counts.
-        if "<" in source or len(source) > _MEMO_TEXT:
+        if len(source) > _MEMO_TEXT:
             return self._parse_instruction(i)
         key = (source, self.escape)
         known = _memo.get(key)
         if known is not None:
-            ins, at, line = known
-            if at == start and line == i:
-                return ins, end
-            moved = shifted(ins, start - at, i - line)
-            assert isinstance(moved, Instruction)
-            return moved, end
+            for ins, at, line, whole in known:
+                # A "<" may start a heredoc, whose body and terminator lines follow the
+                # lines _extent counts: the text must go on as where it was parsed.
+                if self.text.startswith(whole, start):
+                    after = i + ins.end_line - ins.start_line + 1
+                    if at == start and line == i:
+                        return ins, after
+                    moved = shifted(ins, start - at, i - line)
+                    assert isinstance(moved, Instruction)
+                    return moved, after
         ins, after = self._parse_instruction(i)
-        if len(_memo) >= _MEMO_SIZE:
-            _memo.clear()
-        _memo[key] = (ins, start, i)
+        whole = self.text[start : ins.span.end]
+        if _rememberable(ins, whole):
+            # Without a heredoc the whole text is the key's: held once, not twice.
+            _remember(key, (ins, start, i, source if whole == source else whole))
         return ins, after
 
     def _extent(self, i: int) -> int:
