@@ -9,6 +9,7 @@ tests/test_packaging_equivalence.py holds the two equal.
 from __future__ import annotations
 
 from dockerarch.lazyre import lazy_compile
+from dockerarch.memo import BoundedMemo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ _SEPARATORS = lazy_compile(r"[-_.]+")
 
 #: Names already normalized: a file asks about the same few names many times over
 #: (~20 calls a file, a regular-expression substitution each).
-_known: dict[str, NormalizedName] = {}
 _KNOWN_MAX = 4096
+_known: BoundedMemo[str, NormalizedName] = BoundedMemo(_KNOWN_MAX)
 
 
 def canonicalize_name(name: str) -> NormalizedName:
@@ -28,9 +29,6 @@ def canonicalize_name(name: str) -> NormalizedName:
     found = _known.get(name)
     if found is not None:
         return found
-    if len(_known) >= _KNOWN_MAX:
-        _known.clear()
     # NormalizedName is a NewType of str (typing.cast would import typing).
     normalized: NormalizedName = _SEPARATORS.sub("-", name).lower()  # type: ignore[assignment]
-    _known[name] = normalized
-    return normalized
+    return _known.keep(name, normalized)

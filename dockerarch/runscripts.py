@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dockerarch.lazyre import lazy_compile
+from dockerarch.memo import BoundedMemo
 from dockerarch.shell.model import Script
 from dockerarch.shell.parse import parse_script
 from dockerarch.syntax import Instruction
@@ -92,13 +93,11 @@ def _flat_text(ins: Instruction) -> str | None:
     text = "\n".join([ins.args, *(h.body for h in ins.heredocs)])
     flat = None if "\\" in text else text.replace('"', "").replace("'", "")
     if not ins.heredocs:
-        if len(_flat) >= _FLAT_MAX:
-            _flat.clear()
-        _flat[ins.args] = flat
+        _flat.keep(ins.args, flat)
     return flat
 
 
 #: _flat_text of RUNs without heredocs, by their logical line: several rules ask may_hold
 #: about every RUN (pip, npm, foreign packages), and files repeat RUN lines.
-_flat: dict[str, str | None] = {}
 _FLAT_MAX = 4096
+_flat: BoundedMemo[str, str | None] = BoundedMemo(_FLAT_MAX)

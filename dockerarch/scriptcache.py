@@ -12,6 +12,7 @@ from __future__ import annotations
 import _thread
 from collections import OrderedDict
 
+from dockerarch.memo import BoundedMemo
 from dockerarch.runscripts import run_scripts
 from dockerarch.shell.model import ArchProbe, Assignment, Command, Script, Word
 from dockerarch.syntax import Instruction
@@ -72,17 +73,14 @@ class TextFlags:
     """
 
     def __init__(self) -> None:
-        self._flags: dict[_Key, bool] = {}
+        self._flags: BoundedMemo[_Key, bool] = BoundedMemo(MAX_ENTRIES)
 
     def get(self, key: _Key) -> bool | None:
         return self._flags.get(key)
 
     def put(self, key: _Key, flag: bool) -> None:
-        if len(key[0]) > FLAG_TEXT:
-            return
-        if len(self._flags) >= MAX_ENTRIES:
-            self._flags.clear()
-        self._flags[key] = flag
+        if len(key[0]) <= FLAG_TEXT:
+            self._flags.keep(key, flag)
 
 
 def clear() -> None:

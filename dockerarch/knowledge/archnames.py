@@ -13,6 +13,7 @@ from functools import cache
 
 from dockerarch.knowledge import data
 from dockerarch.lazyre import lazy_compile
+from dockerarch.memo import BoundedMemo
 from dockerarch.records import record
 
 #: The architectures the table knows spellings for, in TARGETARCH names.
@@ -91,16 +92,14 @@ def naming_for(url: str, token: str) -> ArchNaming | None:
             found = row.naming
             break
     if len(url) <= _NAMINGS_URL_MAX:
-        if len(_namings) >= _NAMINGS_MAX:
-            _namings.clear()
-        _namings[key] = found
+        _namings.keep(key, found)
     return found
 
 
 #: naming_for's answers: DA301 asks once to find a download and again to fix it, and
 #: files repeat their downloads.
-_namings: dict[tuple[str, str], ArchNaming | None] = {}
 _NAMINGS_MAX = 4096
+_namings: BoundedMemo[tuple[str, str], ArchNaming | None] = BoundedMemo(_NAMINGS_MAX)
 #: The memo holds its URLs: a pathological one (a word of a megabyte) is not kept.
 _NAMINGS_URL_MAX = 4096
 

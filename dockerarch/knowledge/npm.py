@@ -21,6 +21,7 @@ from functools import cache, lru_cache
 from dockerarch.knowledge import curated, data
 from dockerarch.lazyattr import cached_property
 from dockerarch.lazyre import lazy_compile
+from dockerarch.memo import BoundedMemo
 from dockerarch.platforms import normalize_arch
 from dockerarch.records import field, record
 
@@ -908,14 +909,13 @@ def addon_support(
     if key in _snapshot_answers:
         return _snapshot_answers[key]
     answer = _addon_support(name, version_or_range, arch, libc, SnapshotProvider.default())
-    if len(_snapshot_answers) >= _SNAPSHOT_ANSWERS_MAX:
-        _snapshot_answers.clear()
-    _snapshot_answers[key] = answer
-    return answer
+    return _snapshot_answers.keep(key, answer)
 
 
-_snapshot_answers: dict[tuple[str, str, str, str], AddonAnswer | None] = {}
 _SNAPSHOT_ANSWERS_MAX = 4096
+_snapshot_answers: BoundedMemo[tuple[str, str, str, str], AddonAnswer | None] = BoundedMemo(
+    _SNAPSHOT_ANSWERS_MAX
+)
 
 
 def _addon_support(

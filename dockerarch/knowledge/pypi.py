@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
 from dockerarch.lazyre import lazy_compile
+from dockerarch.memo import BoundedMemo
 from dockerarch.platforms import normalize_arch
 from dockerarch.pynames import canonicalize_name
 from dockerarch.pyspecifiers import allows, parse_version, plain_clauses, plain_release
@@ -611,14 +612,12 @@ def is_pure(name: str, version: str | Version, *, provider: Provider | None = No
     # its hash: a look-up instead of a walk over every tag, asked per requirement and platform.
     pure = _pure.get(tags)
     if pure is None:
-        if len(_pure) >= _PURE_MAX:
-            _pure.clear()
-        pure = _pure[tags] = any(platform == ANY_PLATFORM for _, _, platform in tags)
+        pure = _pure.keep(tags, any(platform == ANY_PLATFORM for _, _, platform in tags))
     return pure
 
 
-_pure: dict[frozenset[WheelTag], bool] = {}
 _PURE_MAX = 4096
+_pure: BoundedMemo[frozenset[WheelTag], bool] = BoundedMemo(_PURE_MAX)
 
 
 def has_sdist(
